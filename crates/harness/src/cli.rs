@@ -1,0 +1,305 @@
+//! The flags every binary shares, defined once and flattened into each
+//! binary's subcommands, so that `--cores 4` or `--tasks 100` mean the same
+//! everywhere (the drifted, copied usage text of other benchmark suites is
+//! what this prevents).
+//!
+//! [`Common`] goes into every experiment; the `*Args` structs go into every
+//! binary that implements that experiment.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// Flags shared by every experiment of every binary.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Shared options")]
+pub struct Common {
+    /// Pin the process to the first N CPUs it may run on, before any thread
+    /// exists, and size every pool, runtime and worker count to N
+    /// [default: every CPU this process may run on]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub cores: Option<u32>,
+
+    /// Let --cores exceed the CPUs this process may run on: pin to all of
+    /// them and still run N workers
+    #[arg(long)]
+    pub oversubscribe: bool,
+
+    /// Run only these models (comma-separated or repeated; see each
+    /// experiment's help for the list) [default: all]
+    #[arg(long = "model", value_name = "MODEL", value_delimiter = ',')]
+    pub models: Vec<String>,
+
+    /// Measure every case this many times, one record per repetition
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub reps: u32,
+
+    /// Seconds of sampling per case, for experiments that take many samples
+    #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = positive_secs)]
+    pub duration_secs: f64,
+
+    /// Seconds of untimed warm-up before sampling
+    #[arg(long, value_name = "SECS", default_value_t = 0.2, value_parser = non_negative_secs)]
+    pub warmup_secs: f64,
+
+    /// Seed of every random choice (task sizes, order of dishes)
+    #[arg(long, value_name = "SEED", default_value_t = 42)]
+    pub seed: u64,
+
+    /// Stop the whole run with an error after this many seconds, killing any
+    /// child process; records already written are kept
+    #[arg(long, value_name = "SECS", default_value_t = 600.0, value_parser = positive_secs)]
+    pub timeout_secs: f64,
+
+    /// Append the records (JSON Lines) to FILE [default: stdout when it is
+    /// not a terminal; nowhere otherwise]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Print nothing on stderr but errors and verdicts
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Parses a strictly positive number of seconds.
+pub fn positive_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive number of seconds")),
+    }
+}
+
+/// Parses a number of seconds that may be zero.
+pub fn non_negative_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a number of seconds (0 or more)")),
+    }
+}
+
+/// Parses a strictly positive finite number.
+pub fn positive_f64(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive number")),
+    }
+}
+
+/// Parses a byte size: a whole number with an optional binary suffix
+/// (`512`, `4KiB`, `1MiB`, `2GiB`; `K`, `M`, `G` and `KB`… mean the same).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size like 4096, 64KiB or 1MiB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "'{s}' has an unknown unit (use B, KiB, MiB or GiB)"
+            ));
+        }
+    };
+    match n.checked_mul(mult) {
+        Some(0) | None => Err(format!("'{s}' must be between 1 byte and 16 EiB")),
+        Some(b) => Ok(b),
+    }
+}
+
+/// Formats a byte count the way [`parse_bytes`] reads it back (`64KiB`).
+pub fn format_bytes(b: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if b >= 1 << shift && b.is_multiple_of(1 << shift) {
+            return format!("{}{unit}", b >> shift);
+        }
+    }
+    format!("{b}B")
+}
+
+/// Which task-size distributions to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DistChoice {
+    /// Every task the same size.
+    Balanced,
+    /// Heavy-tailed sizes (Pareto, seeded): static splits lose, work stealing does not.
+    Skewed,
+    /// Both, one after the other.
+    Both,
+}
+
+impl DistChoice {
+    /// The distributions this choice selects.
+    pub fn dists(self) -> Vec<workload::Dist> {
+        match self {
+            DistChoice::Balanced => vec![workload::Dist::Balanced],
+            DistChoice::Skewed => vec![workload::Dist::Skewed],
+            DistChoice::Both => workload::Dist::ALL.to_vec(),
+        }
+    }
+}
+
+/// How a duration of CPU work becomes kernel units on this machine.
+#[derive(Debug, Clone, Args)]
+pub struct CalibrationArgs {
+    /// Kernel units per millisecond of one core; pass the same value to every
+    /// run that must do identical work (sweeps do) [default: measured at start]
+    #[arg(long, value_name = "UNITS", value_parser = positive_f64)]
+    pub units_per_ms: Option<f64>,
+}
+
+/// Flags of the `cpu` and `gil` experiments: a fixed amount of CPU work split into tasks.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Workload")]
+pub struct CpuArgs {
+    /// Number of tasks the work is split into
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub tasks: u64,
+
+    /// Total work, in milliseconds of one core (turned into units with the calibration)
+    #[arg(long, value_name = "MS", default_value_t = 1000.0, value_parser = positive_f64)]
+    pub work_ms: f64,
+
+    /// Total work in kernel units; overrides --work-ms and the calibration
+    #[arg(long, value_name = "UNITS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub work_units: Option<u64>,
+
+    /// Task-size distribution
+    #[arg(long, value_enum, value_name = "DIST", default_value_t = DistChoice::Both)]
+    pub dist: DistChoice,
+
+    #[command(flatten)]
+    pub calibration: CalibrationArgs,
+}
+
+/// Flags of the `kitchen` experiment.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Workload")]
+pub struct KitchenArgs {
+    /// Number of orders, drawn from the menu (ramen, fried rice, spicy pork)
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub orders: u64,
+
+    #[command(flatten)]
+    pub calibration: CalibrationArgs,
+}
+
+/// Where the two ends of a two-party experiment run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlacementChoice {
+    /// Both ends on the first CPU of the set.
+    SameCpu,
+    /// The ends on the first two CPUs of the set (needs --cores 2 or more).
+    CrossCpu,
+    /// Both placements, one after the other (cross-cpu only where 2 CPUs exist).
+    Both,
+}
+
+/// Flags of two-party experiments (`pingpong`, `share`): where the two ends run.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Workload")]
+pub struct PlacementArgs {
+    /// Where the two ends run
+    #[arg(long, value_enum, value_name = "WHERE", default_value_t = PlacementChoice::Both)]
+    pub placement: PlacementChoice,
+}
+
+/// Flags of the `memory` experiment.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Workload")]
+pub struct MemoryArgs {
+    /// Most units alive at once; resident memory is read at several counts up
+    /// to N and the slope fitted [default: depends on the binary]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub tasks: Option<u64>,
+
+    /// Number of counts at which memory is read (evenly spaced up to --tasks)
+    #[arg(long, value_name = "K", default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=100))]
+    pub steps: u64,
+}
+
+/// Flags of the `race` experiment.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Workload")]
+pub struct RaceArgs {
+    /// Units incrementing the counter [default: --cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub tasks: Option<u64>,
+
+    /// Increments per unit
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub increments: u64,
+}
+
+/// Flags of the `share` experiment.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Workload")]
+pub struct ShareArgs {
+    #[command(flatten)]
+    pub placement: PlacementArgs,
+
+    /// Sizes moved from one unit to the other (comma-separated, e.g. 1KiB,1MiB,64MiB)
+    #[arg(long, value_name = "SIZES", value_delimiter = ',', value_parser = parse_bytes,
+          default_value = "1KiB,64KiB,1MiB,16MiB,256MiB")]
+    pub sizes: Vec<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        cpu: CpuArgs,
+    }
+
+    #[test]
+    fn defaults_parse() {
+        let c = Cli::try_parse_from(["x"]).unwrap();
+        assert_eq!(c.common.cores, None);
+        assert_eq!(c.common.reps, 1);
+        assert_eq!(c.cpu.tasks, 1024);
+        assert_eq!(c.cpu.dist, DistChoice::Both);
+    }
+
+    #[test]
+    fn zero_cores_and_tasks_are_refused_naming_the_flag() {
+        for args in [
+            ["x", "--cores", "0"],
+            ["x", "--tasks", "0"],
+            ["x", "--duration-secs", "0"],
+        ] {
+            let err = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+            assert!(err.to_string().contains(args[1]), "{err}");
+        }
+        let err = Cli::try_parse_from(["x", "--dist", "lumpy"]).unwrap_err();
+        assert!(err.to_string().contains("--dist"), "{err}");
+    }
+
+    #[test]
+    fn models_split_on_commas() {
+        let c = Cli::try_parse_from(["x", "--model", "a,b", "--model", "c"]).unwrap();
+        assert_eq!(c.common.models, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn byte_sizes_round_trip() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("64KiB"), Ok(65536));
+        assert_eq!(parse_bytes("1M"), Ok(1 << 20));
+        assert!(parse_bytes("0").is_err());
+        assert!(parse_bytes("3 parsecs").is_err());
+        for b in [1u64, 1000, 1024, 3 << 20, 1 << 30] {
+            assert_eq!(parse_bytes(&format_bytes(b)), Ok(b));
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The Record: one JSON object per measured case, written as JSON Lines.
+//!
+//! This is the stable boundary between measuring (the concept binaries) and
+//! reporting (`report`); `results/README.md` documents it field by field.
+//! Units are in field names and raw values are nanoseconds and bytes.
+//! A change that removes or renames a field bumps [`SCHEMA`].
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::hist;
+use crate::machine::Machine;
+
+/// Version of the record format.
+pub const SCHEMA: u32 = 1;
+
+/// One measured case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Format version, [`SCHEMA`].
+    pub schema: u32,
+    /// Binary that measured it (`thread`, `process`, `coroutine`…).
+    pub binary: String,
+    /// Experiment (`spawn`, `cpu`, `kitchen`…), the same name in every binary.
+    pub experiment: String,
+    /// Model within the binary (`rayon`, `fork-exit`, `tokio-current-thread`…).
+    pub model: String,
+    /// What else distinguishes the case (`skewed`, `same-cpu`, `1MiB`…); empty if nothing.
+    pub variant: String,
+    /// Repetition index, from 0.
+    pub rep: u32,
+    /// Parameters of the case: `cores` (workers), `tasks`, sizes, durations…
+    pub params: BTreeMap<String, Value>,
+    /// CPUs the process was pinned to.
+    pub cpus: Vec<usize>,
+    /// Wall time of the measured operation, nanoseconds.
+    pub wall_ns: u64,
+    /// User CPU time of the case, this process and reaped children, nanoseconds.
+    pub cpu_user_ns: u64,
+    /// System CPU time of the case, this process and reaped children, nanoseconds.
+    pub cpu_sys_ns: u64,
+    /// Peak resident memory during the case (this process, or the largest child if larger), bytes.
+    pub max_rss_bytes: u64,
+    /// Context switches during the case.
+    pub ctx_switches: CtxSwitches,
+    /// Operations done (samples, tasks, round trips, requests…; the experiment says).
+    pub ops: u64,
+    /// `ops` per second of `wall_ns`.
+    pub ops_per_s: f64,
+    /// Digest of the work done (`0x` + 16 hex digits); equal across models that did the same work.
+    pub checksum: Option<String>,
+    /// Experiment-specific figures, units in their names (`speedup`, `lost_updates`, `bytes_per_s`…).
+    pub figures: BTreeMap<String, f64>,
+    /// Latency of the samples, when the case takes samples.
+    pub latency: Option<Latency>,
+    /// The claim this case decides, if any.
+    pub verdict: Option<Verdict>,
+    /// The harness's own cost per sample (two clock reads and a histogram record), nanoseconds.
+    pub harness_overhead_ns: f64,
+    /// Where, when and with what code.
+    pub machine: Machine,
+}
+
+/// Context switches of a case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CtxSwitches {
+    /// The thread gave up the CPU (it waited).
+    pub voluntary: u64,
+    /// The scheduler took the CPU away.
+    pub involuntary: u64,
+}
+
+/// Latency summary and the full histogram of a case's samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Number of samples.
+    pub samples: u64,
+    /// Smallest sample, nanoseconds.
+    pub min_ns: u64,
+    /// Median, nanoseconds.
+    pub p50_ns: u64,
+    /// 90th percentile, nanoseconds.
+    pub p90_ns: u64,
+    /// 99th percentile, nanoseconds.
+    pub p99_ns: u64,
+    /// 99.9th percentile, nanoseconds.
+    pub p999_ns: u64,
+    /// Largest sample, nanoseconds.
+    pub max_ns: u64,
+    /// Mean, nanoseconds.
+    pub mean_ns: f64,
+    /// Standard deviation, nanoseconds.
+    pub stdev_ns: f64,
+    /// Encoding of `histogram`: always `hdr-v2-deflate-base64`.
+    pub encoding: String,
+    /// The whole histogram (nanoseconds), for merging.
+    pub histogram: String,
+}
+
+impl Latency {
+    /// Summarises and encodes a histogram.
+    pub fn from_histogram(h: &Histogram<u64>) -> anyhow::Result<Latency> {
+        Ok(Latency {
+            samples: h.len(),
+            min_ns: h.min(),
+            p50_ns: h.value_at_quantile(0.50),
+            p90_ns: h.value_at_quantile(0.90),
+            p99_ns: h.value_at_quantile(0.99),
+            p999_ns: h.value_at_quantile(0.999),
+            max_ns: h.max(),
+            mean_ns: h.mean(),
+            stdev_ns: h.stdev(),
+            encoding: hist::ENCODING.to_string(),
+            histogram: hist::encode(h)?,
+        })
+    }
+
+    /// Decodes the full histogram.
+    pub fn histogram(&self) -> anyhow::Result<Histogram<u64>> {
+        anyhow::ensure!(
+            self.encoding == hist::ENCODING,
+            "unknown histogram encoding '{}'",
+            self.encoding
+        );
+        hist::decode(&self.histogram)
+    }
+}
+
+/// A claim of the seed notes, decided by a case's own numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Claim id, `C1`…`C12`.
+    pub claim: String,
+    /// Whether the numbers of this run bear the claim out.
+    pub holds: bool,
+    /// The numbers behind it, in a sentence.
+    pub text: String,
+}
+
+impl Verdict {
+    /// A verdict on `claim`.
+    pub fn new(claim: &str, holds: bool, text: impl Into<String>) -> Verdict {
+        Verdict {
+            claim: claim.to_string(),
+            holds,
+            text: text.into(),
+        }
+    }
+
+    /// The one-line form printed on stderr: `C1 holds: …` or `C1 does not hold: …`.
+    pub fn line(&self) -> String {
+        let word = if self.holds { "holds" } else { "does not hold" };
+        format!("{} {word}: {}", self.claim, self.text)
+    }
+}
+
+impl Record {
+    /// Parses one JSON line, refusing other schema versions.
+    pub fn from_json_line(line: &str) -> anyhow::Result<Record> {
+        let v: Value = serde_json::from_str(line).map_err(|e| anyhow::anyhow!("not JSON: {e}"))?;
+        match v.get("schema").and_then(Value::as_u64) {
+            Some(s) if s == u64::from(SCHEMA) => {}
+            Some(s) => anyhow::bail!("record schema {s} is not the supported schema {SCHEMA}"),
+            None => anyhow::bail!("not a conpar record: no \"schema\" field"),
+        }
+        serde_json::from_value(v).map_err(|e| anyhow::anyhow!("malformed record: {e}"))
+    }
+
+    /// One JSON line, without the newline.
+    pub fn to_json_line(&self) -> String {
+        serde_json::to_string(self).expect("records always serialise")
+    }
+
+    /// A parameter as an unsigned integer.
+    pub fn param_u64(&self, key: &str) -> Option<u64> {
+        self.params.get(key).and_then(Value::as_u64)
+    }
+
+    /// A figure, if present.
+    pub fn figure(&self, key: &str) -> Option<f64> {
+        self.figures.get(key).copied()
+    }
+}

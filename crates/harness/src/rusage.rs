@@ -1,0 +1,157 @@
+//! Resource use of the process and its children: CPU time, context switches,
+//! resident memory.
+//!
+//! `getrusage` gives CPU time and context switches (for the whole process,
+//! every thread included, and separately for reaped children). Peak resident
+//! memory per case comes from `VmHWM` in `/proc/self/status`, which
+//! [`reset_peak_rss`] resets between cases by writing `5` to
+//! `/proc/self/clear_refs`; children's peak is `ru_maxrss` of
+//! `RUSAGE_CHILDREN` (the largest reaped child).
+
+use nix::sys::resource::{UsageWho, getrusage};
+
+/// A snapshot of resource counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// User CPU time, nanoseconds.
+    pub user_ns: u64,
+    /// System CPU time, nanoseconds.
+    pub sys_ns: u64,
+    /// Voluntary context switches (the thread gave up the CPU, e.g. to wait).
+    pub voluntary: u64,
+    /// Involuntary context switches (the scheduler took the CPU away).
+    pub involuntary: u64,
+    /// Peak resident set, bytes (`ru_maxrss`).
+    pub max_rss_bytes: u64,
+}
+
+impl Usage {
+    /// Counters of this process (all its threads).
+    pub fn this_process() -> Usage {
+        read(UsageWho::RUSAGE_SELF)
+    }
+
+    /// Counters of this process's reaped children, added up.
+    pub fn children() -> Usage {
+        read(UsageWho::RUSAGE_CHILDREN)
+    }
+
+    /// Counter increases from `earlier` to `self` (peak memory is not a counter and is kept).
+    pub fn since(&self, earlier: &Usage) -> Usage {
+        Usage {
+            user_ns: self.user_ns.saturating_sub(earlier.user_ns),
+            sys_ns: self.sys_ns.saturating_sub(earlier.sys_ns),
+            voluntary: self.voluntary.saturating_sub(earlier.voluntary),
+            involuntary: self.involuntary.saturating_sub(earlier.involuntary),
+            max_rss_bytes: self.max_rss_bytes,
+        }
+    }
+
+    /// Adds the counters of `other`; the peak memory is the larger of the two.
+    pub fn plus(&self, other: &Usage) -> Usage {
+        Usage {
+            user_ns: self.user_ns + other.user_ns,
+            sys_ns: self.sys_ns + other.sys_ns,
+            voluntary: self.voluntary + other.voluntary,
+            involuntary: self.involuntary + other.involuntary,
+            max_rss_bytes: self.max_rss_bytes.max(other.max_rss_bytes),
+        }
+    }
+}
+
+fn read(who: UsageWho) -> Usage {
+    let Ok(u) = getrusage(who) else {
+        return Usage::default();
+    };
+    let ns =
+        |t: nix::sys::time::TimeVal| t.tv_sec() as u64 * 1_000_000_000 + t.tv_usec() as u64 * 1_000;
+    Usage {
+        user_ns: ns(u.user_time()),
+        sys_ns: ns(u.system_time()),
+        voluntary: u.voluntary_context_switches() as u64,
+        involuntary: u.involuntary_context_switches() as u64,
+        // Linux reports ru_maxrss in kibibytes.
+        max_rss_bytes: u.max_rss() as u64 * 1024,
+    }
+}
+
+/// One field of `/proc/<pid>/status` (`pid` may be `self`), without its unit.
+pub fn proc_status_field(pid: &str, field: &str) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k == field).then(|| v.trim().trim_end_matches(" kB").trim().to_string())
+    })
+}
+
+fn kib_field(pid: &str, field: &str) -> Option<u64> {
+    proc_status_field(pid, field)?
+        .parse::<u64>()
+        .ok()
+        .map(|k| k * 1024)
+}
+
+/// Resident memory of this process now, bytes (`VmRSS`).
+pub fn current_rss_bytes() -> Option<u64> {
+    kib_field("self", "VmRSS")
+}
+
+/// Resident memory of process `pid` now, bytes.
+pub fn rss_bytes_of(pid: i32) -> Option<u64> {
+    kib_field(&pid.to_string(), "VmRSS")
+}
+
+/// Peak resident memory of this process since start or the last reset, bytes (`VmHWM`).
+pub fn peak_rss_bytes() -> Option<u64> {
+    kib_field("self", "VmHWM")
+}
+
+/// Resets the peak resident memory to the current one, so the next
+/// [`peak_rss_bytes`] is the peak of one case. Returns false where the kernel
+/// does not allow it (then the peak is the process's lifetime peak).
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// Proportional and resident memory of process `pid` from `/proc/<pid>/smaps_rollup`, bytes.
+pub fn pss_rss_bytes_of(pid: i32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let field = |name: &str| {
+        text.lines().find_map(|l| {
+            let rest = l.strip_prefix(name)?.strip_prefix(':')?;
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .map(|k| k * 1024)
+        })
+    };
+    Some((field("Pss")?, field("Rss")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_move_forward() {
+        let a = Usage::this_process();
+        let mut x = 0u64;
+        for i in 0..3_000_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+        let b = Usage::this_process();
+        let d = b.since(&a);
+        assert!(d.user_ns + d.sys_ns > 0);
+        assert!(b.max_rss_bytes > 0);
+    }
+
+    #[test]
+    fn memory_fields_are_read() {
+        assert!(current_rss_bytes().unwrap() > 0);
+        assert!(peak_rss_bytes().unwrap() >= current_rss_bytes().unwrap() / 2);
+        let (pss, rss) = pss_rss_bytes_of(std::process::id() as i32).unwrap();
+        assert!(pss > 0 && rss > 0);
+    }
+}

@@ -1,0 +1,352 @@
+//! A run of one experiment in one binary: the [`Session`] pins the process,
+//! guards it, and turns measured [`Case`]s into records.
+//!
+//! ```text
+//! let mut s = Session::start("thread", "cpu", &args.common)?;   // pins --cores first
+//! for model in s.select_models(MODELS)? {
+//!     let case = s.case(model, "balanced", rep);                 // snapshot rusage, reset peak RSS
+//!     let outcome = /* the model runs and times itself */;
+//!     let record = case.finish(&s, outcome)?;                    // deltas, histogram, machine
+//!     s.emit(record)?;                                           // stderr line + JSON line
+//! }
+//! s.finish()
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde_json::Value;
+use workload::Checksum;
+
+use crate::cli::{CalibrationArgs, Common};
+use crate::cores::CoreSet;
+use crate::machine::Machine;
+use crate::record::{CtxSwitches, Latency, Record, SCHEMA, Verdict};
+use crate::rusage::{self, Usage};
+use crate::sample::{self, Schedule};
+use crate::sink::Sink;
+use crate::ui::Ui;
+use crate::{UsageError, calibrate, guard};
+
+/// The run of one experiment.
+pub struct Session {
+    binary: &'static str,
+    experiment: &'static str,
+    /// The shared flags as given.
+    pub common: Common,
+    /// The resolved `--cores`.
+    pub cores: CoreSet,
+    machine: Machine,
+    sink: Sink,
+    overhead_ns: f64,
+    ui: Ui,
+    verdicts: Vec<Verdict>,
+    emitted: u64,
+}
+
+impl Session {
+    /// Opens `--out`, pins the process to `--cores` (before any thread
+    /// exists), installs the deadline and the child guard, and measures the
+    /// harness overhead.
+    pub fn start(
+        binary: &'static str,
+        experiment: &'static str,
+        common: &Common,
+    ) -> anyhow::Result<Session> {
+        let machine = Machine::detect();
+        let sink = Sink::open(common.out.as_deref())?;
+        let cores = CoreSet::pin(common.cores, common.oversubscribe)?;
+        guard::install(
+            &format!("{binary} {experiment}"),
+            Duration::from_secs_f64(common.timeout_secs),
+        )?;
+        sample::init_clock();
+        let overhead_ns = sample::overhead_ns();
+        let ui = Ui::new(common.quiet);
+        let s = Session {
+            binary,
+            experiment,
+            common: common.clone(),
+            cores,
+            machine,
+            sink,
+            overhead_ns,
+            ui,
+            verdicts: Vec::new(),
+            emitted: 0,
+        };
+        s.ui.title(&format!(
+            "{binary} {experiment}: {} worker(s) on CPU(s) {}{} · seed {} · harness overhead {:.0} ns/sample",
+            s.cores.workers,
+            s.cores.cpu_list(),
+            if s.cores.oversubscribed() { " (oversubscribed)" } else { "" },
+            common.seed,
+            overhead_ns
+        ));
+        if s.machine.profile != "release" {
+            s.note("this is a debug build: its numbers say nothing about real costs; build with --release");
+        }
+        if !s.sink.keeps_records() && !common.quiet {
+            s.note("records are not kept: stdout is a terminal; pass --out FILE or pipe stdout to keep them");
+        }
+        Ok(s)
+    }
+
+    /// The binary's name.
+    pub fn binary(&self) -> &'static str {
+        self.binary
+    }
+
+    /// Number of workers every pool and runtime must use (N of `--cores N`).
+    pub fn workers(&self) -> usize {
+        self.cores.workers
+    }
+
+    /// The sampling schedule of `--warmup-secs` and `--duration-secs`.
+    pub fn schedule(&self) -> Schedule {
+        Schedule::from_common(&self.common)
+    }
+
+    /// The models `--model` selects from `all`, in the order of `all`;
+    /// an unknown name is a usage error listing the valid ones.
+    pub fn select_models<'a>(&self, all: &[&'a str]) -> Result<Vec<&'a str>, UsageError> {
+        if self.common.models.is_empty() {
+            return Ok(all.to_vec());
+        }
+        for m in &self.common.models {
+            if !all.contains(&m.as_str()) {
+                return Err(UsageError(format!(
+                    "--model {m} is not a model of `{} {}`; choose from: {}",
+                    self.binary,
+                    self.experiment,
+                    all.join(", ")
+                )));
+            }
+        }
+        Ok(all
+            .iter()
+            .copied()
+            .filter(|a| self.common.models.iter().any(|m| m == a))
+            .collect())
+    }
+
+    /// Kernel units per millisecond: `--units-per-ms` if given, else measured
+    /// now on the pinned CPUs.
+    pub fn units_per_ms(&self, args: &CalibrationArgs) -> f64 {
+        match args.units_per_ms {
+            Some(u) => u,
+            None => {
+                self.ui.running("calibration of the CPU kernel");
+                let u = calibrate::units_per_ms();
+                if !self.common.quiet {
+                    self.note(&format!(
+                        "calibrated {u:.1} units/ms on this core; pass --units-per-ms {u:.1} to repeat exactly this work"
+                    ));
+                }
+                u
+            }
+        }
+    }
+
+    /// Starts a case: resets the peak-memory mark and snapshots rusage.
+    /// Create it right before the measured part, after setup.
+    pub fn case(&self, model: &str, variant: &str, rep: u32) -> Case {
+        let label = if variant.is_empty() {
+            model.to_string()
+        } else {
+            format!("{model} ({variant})")
+        };
+        self.ui
+            .running(&format!("{label}, rep {}/{}", rep + 1, self.common.reps));
+        rusage::reset_peak_rss();
+        let mut params = BTreeMap::new();
+        params.insert("cores".to_string(), Value::from(self.cores.workers));
+        params.insert("seed".to_string(), Value::from(self.common.seed));
+        Case {
+            model: model.to_string(),
+            variant: variant.to_string(),
+            rep,
+            params,
+            started: Instant::now(),
+            self0: Usage::this_process(),
+            children0: Usage::children(),
+        }
+    }
+
+    /// Prints the case on stderr and writes its record; a verdict, if any, is printed too.
+    pub fn emit(&mut self, r: Record) -> anyhow::Result<()> {
+        self.ui.case(&r);
+        if let Some(v) = &r.verdict {
+            self.ui.verdict(&v.line());
+            self.verdicts.push(v.clone());
+        }
+        self.sink.write(&r)?;
+        self.emitted += 1;
+        Ok(())
+    }
+
+    /// Prints a verdict that no single record carries (rare; prefer attaching it to the deciding case).
+    pub fn verdict_note(&self, v: &Verdict) {
+        self.ui.verdict(&v.line());
+    }
+
+    /// Prints a note for the reader on stderr.
+    pub fn note(&self, s: &str) {
+        self.ui.note(s);
+    }
+
+    /// Ends the session; fails if no case ran.
+    pub fn finish(self) -> anyhow::Result<()> {
+        self.ui.done();
+        anyhow::ensure!(
+            self.emitted > 0,
+            "`{} {}` measured no case",
+            self.binary,
+            self.experiment
+        );
+        if let Sink::File(_, p) = &self.sink
+            && !self.common.quiet
+        {
+            eprintln!("  wrote {} record(s) to {}", self.emitted, p.display());
+        }
+        Ok(())
+    }
+
+    /// Verdicts emitted so far.
+    pub fn verdicts(&self) -> &[Verdict] {
+        &self.verdicts
+    }
+}
+
+/// A case being measured.
+#[derive(Debug)]
+pub struct Case {
+    model: String,
+    variant: String,
+    rep: u32,
+    params: BTreeMap<String, Value>,
+    started: Instant,
+    self0: Usage,
+    children0: Usage,
+}
+
+impl Case {
+    /// Adds a parameter to the record.
+    pub fn param(mut self, key: &str, value: impl Into<Value>) -> Case {
+        self.params.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// Adds a parameter to the record, in place.
+    pub fn set_param(&mut self, key: &str, value: impl Into<Value>) {
+        self.params.insert(key.to_string(), value.into());
+    }
+
+    /// Time since the case started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Ends the case: resource deltas, latency summary, machine and provenance.
+    pub fn finish(self, s: &Session, out: Outcome) -> anyhow::Result<Record> {
+        let elapsed = self.started.elapsed();
+        let own = Usage::this_process().since(&self.self0);
+        let kids = Usage::children().since(&self.children0);
+        let peak = rusage::peak_rss_bytes().unwrap_or(own.max_rss_bytes);
+        let wall = out.wall.unwrap_or(elapsed);
+        let wall_ns = wall.as_nanos().max(1) as u64;
+        let latency = match &out.histogram {
+            Some(h) if !h.is_empty() => Some(Latency::from_histogram(h)?),
+            _ => None,
+        };
+        let child_peak = if kids.user_ns + kids.sys_ns > 0 || kids.voluntary > 0 {
+            kids.max_rss_bytes
+        } else {
+            0
+        };
+        Ok(Record {
+            schema: SCHEMA,
+            binary: s.binary.to_string(),
+            experiment: s.experiment.to_string(),
+            model: self.model,
+            variant: self.variant,
+            rep: self.rep,
+            params: self.params,
+            cpus: s.cores.cpus.clone(),
+            wall_ns,
+            cpu_user_ns: own.user_ns + kids.user_ns,
+            cpu_sys_ns: own.sys_ns + kids.sys_ns,
+            max_rss_bytes: peak.max(child_peak),
+            ctx_switches: CtxSwitches {
+                voluntary: own.voluntary + kids.voluntary,
+                involuntary: own.involuntary + kids.involuntary,
+            },
+            ops: out.ops,
+            ops_per_s: out.ops as f64 / (wall_ns as f64 / 1e9),
+            checksum: out.checksum,
+            figures: out.figures,
+            latency,
+            verdict: out.verdict,
+            harness_overhead_ns: s.overhead_ns,
+            machine: s.machine.clone(),
+        })
+    }
+}
+
+/// What a model reports about one case.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Operations done (the experiment defines them).
+    pub ops: u64,
+    /// Wall time of the measured operation; default: the case's elapsed time.
+    pub wall: Option<Duration>,
+    /// Checksum of the work, as written in records.
+    pub checksum: Option<String>,
+    /// Samples, nanoseconds.
+    pub histogram: Option<Histogram<u64>>,
+    /// Experiment-specific figures, units in names.
+    pub figures: BTreeMap<String, f64>,
+    /// The claim this case decides.
+    pub verdict: Option<Verdict>,
+}
+
+impl Outcome {
+    /// An outcome of `ops` operations.
+    pub fn new(ops: u64) -> Outcome {
+        Outcome {
+            ops,
+            ..Outcome::default()
+        }
+    }
+
+    /// Sets the measured wall time.
+    pub fn wall(mut self, d: Duration) -> Outcome {
+        self.wall = Some(d);
+        self
+    }
+
+    /// Sets the checksum.
+    pub fn checksum(mut self, c: Checksum) -> Outcome {
+        self.checksum = Some(c.hex());
+        self
+    }
+
+    /// Sets the histogram.
+    pub fn histogram(mut self, h: Histogram<u64>) -> Outcome {
+        self.histogram = Some(h);
+        self
+    }
+
+    /// Adds a figure (units in the name).
+    pub fn figure(mut self, key: &str, value: f64) -> Outcome {
+        self.figures.insert(key.to_string(), value);
+        self
+    }
+
+    /// Sets the verdict.
+    pub fn verdict(mut self, v: Verdict) -> Outcome {
+        self.verdict = Some(v);
+        self
+    }
+}

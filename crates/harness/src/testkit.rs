@@ -1,0 +1,63 @@
+//! Helpers for the concept crates' integration tests: read the records a
+//! binary wrote and check they have the shape DESIGN.md promises. Not used by
+//! the binaries themselves.
+
+use std::path::Path;
+
+use crate::record::Record;
+
+/// Reads every record of a JSON Lines file; panics with file and line on a bad one.
+pub fn read_records(path: &Path) -> Vec<Record> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            Record::from_json_line(l)
+                .unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), i + 1))
+        })
+        .collect()
+}
+
+/// Checks the fields every record must have, whatever the experiment.
+pub fn assert_record_shape(r: &Record, binary: &str, experiment: &str) {
+    let what = format!("{binary} {experiment} {} {}", r.model, r.variant);
+    assert_eq!(r.schema, crate::SCHEMA, "{what}: schema");
+    assert_eq!(r.binary, binary, "{what}: binary");
+    assert_eq!(r.experiment, experiment, "{what}: experiment");
+    assert!(!r.model.is_empty(), "{what}: model");
+    assert!(r.params.contains_key("cores"), "{what}: params.cores");
+    assert!(!r.cpus.is_empty(), "{what}: cpus");
+    assert!(r.wall_ns > 0, "{what}: wall_ns");
+    assert!(r.ops > 0, "{what}: ops");
+    assert!(r.ops_per_s > 0.0, "{what}: ops_per_s");
+    assert!(r.max_rss_bytes > 0, "{what}: max_rss_bytes");
+    assert!(r.harness_overhead_ns > 0.0, "{what}: harness_overhead_ns");
+    assert!(
+        !r.machine.git_rev.is_empty() && !r.machine.argv.is_empty(),
+        "{what}: machine"
+    );
+    assert!(
+        r.machine.allowed_cpu_count >= r.cpus.len(),
+        "{what}: machine.allowed_cpu_count"
+    );
+    if let Some(l) = &r.latency {
+        assert!(
+            l.samples > 0 && l.min_ns <= l.p50_ns && l.p50_ns <= l.p99_ns && l.p99_ns <= l.max_ns,
+            "{what}: latency"
+        );
+        let h = l
+            .histogram()
+            .unwrap_or_else(|e| panic!("{what}: histogram: {e}"));
+        assert_eq!(h.len(), l.samples, "{what}: histogram count");
+    }
+    if let Some(c) = &r.checksum {
+        assert!(c.starts_with("0x") && c.len() == 18, "{what}: checksum {c}");
+    }
+    if let Some(v) = &r.verdict {
+        assert!(
+            v.claim.starts_with('C') && !v.text.is_empty(),
+            "{what}: verdict"
+        );
+    }
+}

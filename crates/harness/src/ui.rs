@@ -1,0 +1,180 @@
+//! What a person reads on stderr: one line per case as it finishes, the
+//! verdicts, notes and errors, and a progress line (drawn only when stderr is
+//! a terminal, and without a background tick thread, so `fork` stays safe).
+
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::record::Record;
+
+/// Formats nanoseconds for people (`812 ns`, `4.21 µs`, `1.30 s`).
+pub fn fmt_ns(ns: f64) -> String {
+    if !ns.is_finite() {
+        return "-".into();
+    }
+    let (v, unit) = if ns < 1e3 {
+        (ns, "ns")
+    } else if ns < 1e6 {
+        (ns / 1e3, "µs")
+    } else if ns < 1e9 {
+        (ns / 1e6, "ms")
+    } else {
+        (ns / 1e9, "s")
+    };
+    if v < 10.0 {
+        format!("{v:.2} {unit}")
+    } else if v < 100.0 {
+        format!("{v:.1} {unit}")
+    } else {
+        format!("{v:.0} {unit}")
+    }
+}
+
+/// Formats a rate or count with a metric suffix (`1.2 M`).
+pub fn fmt_si(x: f64) -> String {
+    let (v, s) = if x >= 1e9 {
+        (x / 1e9, " G")
+    } else if x >= 1e6 {
+        (x / 1e6, " M")
+    } else if x >= 1e3 {
+        (x / 1e3, " k")
+    } else {
+        (x, "")
+    };
+    if v < 10.0 {
+        format!("{v:.2}{s}")
+    } else if v < 100.0 {
+        format!("{v:.1}{s}")
+    } else {
+        format!("{v:.0}{s}")
+    }
+}
+
+fn fmt_figure(v: f64) -> String {
+    if v == v.trunc() && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1e4 {
+        fmt_si(v)
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// Prints the error line of a failed run.
+pub fn error(msg: &str) {
+    eprintln!("error: {msg}");
+}
+
+/// The stderr side of a session.
+pub(crate) struct Ui {
+    quiet: bool,
+    bar: ProgressBar,
+    started: Instant,
+    header_done: bool,
+}
+
+impl Ui {
+    pub(crate) fn new(quiet: bool) -> Ui {
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template("{prefix:.dim} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b
+        };
+        Ui {
+            quiet,
+            bar,
+            started: Instant::now(),
+            header_done: false,
+        }
+    }
+
+    fn line(&self, s: &str) {
+        self.bar.suspend(|| eprintln!("{s}"));
+    }
+
+    /// The run's title line.
+    pub(crate) fn title(&self, s: &str) {
+        if !self.quiet {
+            self.line(s);
+        }
+    }
+
+    /// Shows which case runs now.
+    pub(crate) fn running(&self, what: &str) {
+        if !self.quiet {
+            self.bar
+                .set_prefix(format!("[{:>5.1}s]", self.started.elapsed().as_secs_f64()));
+            self.bar.set_message(format!("running {what} …"));
+        }
+    }
+
+    /// One finished case.
+    pub(crate) fn case(&mut self, r: &Record) {
+        if self.quiet {
+            return;
+        }
+        if !self.header_done {
+            self.line(&format!(
+                "  {:<26} {:<14} {:>4} {:>10} {:>10} {:>10} {:>10} {:>10}  figures",
+                "model", "variant", "rep", "ops", "wall", "ops/s", "p50", "p99"
+            ));
+            self.header_done = true;
+        }
+        let (p50, p99) = r.latency.as_ref().map_or(("-".into(), "-".into()), |l| {
+            (fmt_ns(l.p50_ns as f64), fmt_ns(l.p99_ns as f64))
+        });
+        let figures: Vec<String> = r
+            .figures
+            .iter()
+            .map(|(k, v)| format!("{k}={}", fmt_figure(*v)))
+            .collect();
+        self.line(&format!(
+            "  {:<26} {:<14} {:>4} {:>10} {:>10} {:>10} {:>10} {:>10}  {}",
+            r.model,
+            r.variant,
+            r.rep,
+            fmt_si(r.ops as f64),
+            fmt_ns(r.wall_ns as f64),
+            fmt_si(r.ops_per_s),
+            p50,
+            p99,
+            figures.join(" ")
+        ));
+    }
+
+    /// A verdict line: printed even when quiet.
+    pub(crate) fn verdict(&self, s: &str) {
+        self.line(&format!("  => {s}"));
+    }
+
+    /// A note for the reader (skipped cases, caveats): printed even when quiet.
+    pub(crate) fn note(&self, s: &str) {
+        self.line(&format!("  note: {s}"));
+    }
+
+    pub(crate) fn done(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_for_people() {
+        assert_eq!(fmt_ns(812.0), "812 ns");
+        assert_eq!(fmt_ns(4_210.0), "4.21 µs");
+        assert_eq!(fmt_ns(1.3e9), "1.30 s");
+        assert_eq!(fmt_si(1_234_567.0), "1.23 M");
+        assert_eq!(fmt_si(12.0), "12.0");
+        assert_eq!(fmt_figure(3.0), "3");
+        assert_eq!(fmt_figure(0.5), "0.500");
+    }
+}

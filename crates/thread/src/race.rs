@@ -1,0 +1,170 @@
+//! `race`: N threads increment one shared counter M times each.
+//!
+//! Models:
+//! - `fetch-add`: one atomic read-modify-write per increment: nothing is lost.
+//! - `mutex`: lock, add, unlock: nothing is lost, at the cost of the lock.
+//! - `load-store`: an atomic load, then an atomic store of the value plus one.
+//!   Each access is atomic (so this is not undefined behaviour), but the
+//!   read-modify-write as a whole is not: two threads that load the same value
+//!   both store value + 1 and one increment is lost. This is exactly the
+//!   unsynchronised `counter += 1` of the notes (C9).
+//!
+//! `lost_updates` = expected − final. Cost is wall time per increment over all threads.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use harness::cli::RaceArgs;
+use harness::{Common, Outcome, Session, Verdict};
+
+use crate::workers::timed_workers;
+
+/// The models of this experiment, in the order they run (the losing one last).
+pub const MODELS: &[&str] = &["fetch-add", "mutex", "load-store"];
+
+/// The shared counter, one representation per model.
+#[derive(Debug, Default)]
+pub struct Counter {
+    atomic: AtomicU64,
+    locked: Mutex<u64>,
+}
+
+impl Counter {
+    /// Adds one, the way `model` does.
+    #[inline]
+    pub fn increment(&self, model: &str) {
+        match model {
+            "fetch-add" => {
+                self.atomic.fetch_add(1, Ordering::Relaxed);
+            }
+            "mutex" => *self.locked.lock().unwrap_or_else(|e| e.into_inner()) += 1,
+            _ => {
+                let v = self.atomic.load(Ordering::Relaxed);
+                self.atomic.store(v + 1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The final count of `model`.
+    pub fn value(&self, model: &str) -> u64 {
+        match model {
+            "mutex" => *self.locked.lock().unwrap_or_else(|e| e.into_inner()),
+            _ => self.atomic.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Runs `units` threads adding `increments` each; returns the final count and wall time.
+pub fn race(
+    model: &str,
+    units: usize,
+    increments: u64,
+) -> anyhow::Result<(u64, std::time::Duration)> {
+    let counter = Counter::default();
+    let (_, wall) = timed_workers(units, |_| {
+        for _ in 0..increments {
+            counter.increment(model);
+        }
+    })?;
+    Ok((counter.value(model), wall))
+}
+
+/// `thread race`.
+pub fn run(common: &Common, args: &RaceArgs) -> anyhow::Result<()> {
+    let mut s = Session::start("thread", "race", common)?;
+    let models = s.select_models(MODELS)?;
+    let units = args.tasks.map_or(s.workers().max(2), |t| t as usize);
+    if units < 2 {
+        s.note("one unit cannot race with itself: pass --tasks 2 or more to see lost updates");
+    }
+    let expected = units as u64 * args.increments;
+    for rep in 0..common.reps {
+        let mut seen: Vec<(&str, u64, f64)> = Vec::new();
+        for (i, &model) in models.iter().enumerate() {
+            let case = s
+                .case(model, "", rep)
+                .param("tasks", units)
+                .param("increments", args.increments);
+            let (fin, wall) = race(model, units, args.increments)?;
+            anyhow::ensure!(
+                fin <= expected,
+                "{model} counted {fin}, more than the {expected} increments made"
+            );
+            let lost = expected - fin;
+            let ns_per = wall.as_nanos() as f64 / expected as f64;
+            seen.push((model, lost, ns_per));
+            let mut out = Outcome::new(expected)
+                .wall(wall)
+                .figure("lost_updates", lost as f64)
+                .figure("lost_fraction", lost as f64 / expected as f64)
+                .figure("final_count", fin as f64)
+                .figure("wall_ns_per_increment", ns_per);
+            if i + 1 == models.len()
+                && let Some(v) = verdict(&seen, units, s.cores.cpus.len().min(units), expected)
+            {
+                out = out.verdict(v);
+            }
+            let r = case.finish(&s, out)?;
+            s.emit(r)?;
+        }
+    }
+    s.finish()
+}
+
+/// C9: the unsynchronised model loses updates, the synchronised ones do not.
+fn verdict(
+    seen: &[(&str, u64, f64)],
+    units: usize,
+    parallel: usize,
+    expected: u64,
+) -> Option<Verdict> {
+    let get = |m: &str| seen.iter().find(|x| x.0 == m).copied();
+    let (racy, atomic, mutex) = (get("load-store")?, get("fetch-add")?, get("mutex")?);
+    let holds = racy.1 > 0 && atomic.1 == 0 && mutex.1 == 0;
+    Some(Verdict::new(
+        "C9",
+        holds,
+        format!(
+            "{units} threads on {parallel} CPU(s), {expected} increments: load-store lost {} ({:.1} %) at {:.1} ns/increment; \
+             fetch-add lost {} at {:.1} ns; mutex lost {} at {:.1} ns",
+            racy.1,
+            100.0 * racy.1 as f64 / expected as f64,
+            racy.2,
+            atomic.1,
+            atomic.2,
+            mutex.1,
+            mutex.2
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synchronised_models_lose_nothing() {
+        for m in ["fetch-add", "mutex"] {
+            let (fin, _) = race(m, 4, 20_000).unwrap();
+            assert_eq!(fin, 80_000, "{m}");
+        }
+        let (fin, _) = race("load-store", 1, 20_000).unwrap();
+        assert_eq!(fin, 20_000, "a lone thread cannot lose updates");
+    }
+
+    #[test]
+    fn verdict_reads_the_losses() {
+        let seen = [
+            ("fetch-add", 0, 10.0),
+            ("mutex", 0, 30.0),
+            ("load-store", 500, 2.0),
+        ];
+        assert!(verdict(&seen, 2, 2, 1000).unwrap().holds);
+        let seen = [
+            ("fetch-add", 0, 10.0),
+            ("mutex", 0, 30.0),
+            ("load-store", 0, 2.0),
+        ];
+        assert!(!verdict(&seen, 2, 2, 1000).unwrap().holds);
+    }
+}
