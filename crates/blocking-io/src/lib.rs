@@ -1,0 +1,1 @@
+//! Blocking sockets: iterative, thread-per-connection and thread-pool servers

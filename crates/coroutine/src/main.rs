@@ -1,0 +1,6 @@
+//! `coroutine`: not built yet; see the open issues.
+
+fn main() -> std::process::ExitCode {
+    eprintln!("error: `coroutine` is not built yet");
+    std::process::ExitCode::from(1)
+}

@@ -1,0 +1,6 @@
+//! `loadgen`: not built yet; see the open issues.
+
+fn main() -> std::process::ExitCode {
+    eprintln!("error: `loadgen` is not built yet");
+    std::process::ExitCode::from(1)
+}

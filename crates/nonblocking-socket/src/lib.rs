@@ -1,0 +1,1 @@
+//! Non-blocking sockets: epoll readiness loops on one and N threads

@@ -1,0 +1,1 @@
+//! Processes as a concurrency model: fork, exec, posix_spawn, pipes, shared memory

@@ -1,0 +1,1 @@
+//! Reads conpar records and writes the comparison tables, plots and verdicts

@@ -1,0 +1,6 @@
+//! `report`: not built yet; see the open issues.
+
+fn main() -> std::process::ExitCode {
+    eprintln!("error: `report` is not built yet");
+    std::process::ExitCode::from(1)
+}
