@@ -40,20 +40,29 @@ pub fn sequential(plan: &TaskPlan) -> (Checksum, Duration) {
     (c, t.elapsed())
 }
 
-/// One contiguous block of tasks per worker.
-pub fn static_split(plan: &TaskPlan, workers: usize) -> anyhow::Result<(Checksum, Duration)> {
+/// One contiguous block of tasks per worker (workers pinned round-robin to `cpus`).
+pub fn static_split(
+    plan: &TaskPlan,
+    workers: usize,
+    cpus: &[usize],
+) -> anyhow::Result<(Checksum, Duration)> {
     let blocks = plan.static_blocks(workers);
-    let (parts, d) = timed_workers(workers, |w| plan.run_range(blocks[w].clone()))?;
+    let (parts, d) = timed_workers(workers, cpus, |w| plan.run_range(blocks[w].clone()))?;
     Ok((
         parts.into_iter().fold(Checksum::default(), Checksum::merge),
         d,
     ))
 }
 
-/// Workers take the next task index from a shared counter until none is left.
-pub fn pool(plan: &TaskPlan, workers: usize) -> anyhow::Result<(Checksum, Duration)> {
+/// Workers (pinned round-robin to `cpus`) take the next task index from a
+/// shared counter until none is left.
+pub fn pool(
+    plan: &TaskPlan,
+    workers: usize,
+    cpus: &[usize],
+) -> anyhow::Result<(Checksum, Duration)> {
     let next = AtomicUsize::new(0);
-    let (parts, d) = timed_workers(workers, |_| {
+    let (parts, d) = timed_workers(workers, cpus, |_| {
         let mut c = Checksum::default();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
@@ -108,13 +117,20 @@ pub fn spawn_per_task(plan: &TaskPlan) -> anyhow::Result<(Checksum, Duration)> {
     Ok((c, t.elapsed()))
 }
 
-/// A local rayon pool of `workers` threads. Each `rayon` case builds its own
-/// (untimed) and drops it after, so idle rayon workers, which spin before they
-/// sleep, never run beside another model's measurement.
-pub fn rayon_pool(workers: usize) -> anyhow::Result<rayon::ThreadPool> {
+/// A local rayon pool of `workers` threads, pinned round-robin to `cpus` like
+/// the other models' workers. Each `rayon` case builds its own (untimed) and
+/// drops it after, so idle rayon workers, which spin before they sleep, never
+/// run beside another model's measurement.
+pub fn rayon_pool(workers: usize, cpus: &[usize]) -> anyhow::Result<rayon::ThreadPool> {
+    let cpus = cpus.to_vec();
     rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
         .thread_name(|i| format!("rayon-{i}"))
+        .start_handler(move |i| {
+            if !cpus.is_empty() {
+                let _ = harness::cores::pin_current_thread(cpus[i % cpus.len()]);
+            }
+        })
         .build()
         .map_err(|e| anyhow::anyhow!("cannot build a rayon pool of {workers} threads: {e}"))
 }
@@ -150,6 +166,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     let workers = s.workers();
     let parallelism = workers.min(s.cores.cpus.len());
     let (units, per_ms) = total_units(&s, args);
+    let cpus = &s.cores.cpus.clone()[..];
 
     for rep in 0..common.reps {
         for dist in args.dist.dists() {
@@ -173,9 +190,9 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                 }
                 let (sum, wall) = match model {
                     "sequential" => sequential(&plan),
-                    "static-split" => static_split(&plan, workers)?,
-                    "pool" => pool(&plan, workers)?,
-                    "rayon" => rayon(&plan, &rayon_pool(workers)?),
+                    "static-split" => static_split(&plan, workers, cpus)?,
+                    "pool" => pool(&plan, workers, cpus)?,
+                    "rayon" => rayon(&plan, &rayon_pool(workers, cpus)?),
                     _ => spawn_per_task(&plan)?,
                 };
                 let want = *expected.get_or_insert(sum);
@@ -273,12 +290,9 @@ mod tests {
     fn every_model_computes_the_same_checksum() {
         let plan = TaskPlan::new(Dist::Skewed, 37, 500, 9);
         let (want, _) = sequential(&plan);
-        let pool_rayon = rayon::ThreadPoolBuilder::new()
-            .num_threads(3)
-            .build()
-            .unwrap();
-        assert_eq!(static_split(&plan, 3).unwrap().0, want);
-        assert_eq!(pool(&plan, 3).unwrap().0, want);
+        let pool_rayon = rayon_pool(3, &[]).unwrap();
+        assert_eq!(static_split(&plan, 3, &[]).unwrap().0, want);
+        assert_eq!(pool(&plan, 3, &[]).unwrap().0, want);
         assert_eq!(rayon(&plan, &pool_rayon).0, want);
         assert_eq!(spawn_per_task(&plan).unwrap().0, want);
     }

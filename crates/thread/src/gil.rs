@@ -27,15 +27,16 @@ use crate::workers::timed_workers;
 /// The models of this experiment, in the order they run (baseline first).
 pub const MODELS: &[&str] = &["sequential", "gil-threads", "no-gil-threads"];
 
-/// N workers share the tasks dynamically; with `gil`, each task runs while
-/// holding that one lock.
+/// N workers (pinned round-robin to `cpus`) share the tasks dynamically;
+/// with `gil`, each task runs while holding that one lock.
 pub fn workers_with_lock(
     plan: &TaskPlan,
     workers: usize,
+    cpus: &[usize],
     gil: Option<&Mutex<()>>,
 ) -> anyhow::Result<(Checksum, Duration)> {
     let next = AtomicUsize::new(0);
-    let (parts, d) = timed_workers(workers, |_| {
+    let (parts, d) = timed_workers(workers, cpus, |_| {
         let mut c = Checksum::default();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
@@ -83,8 +84,8 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                 }
                 let (sum, wall) = match model {
                     "sequential" => sequential(&plan),
-                    "gil-threads" => workers_with_lock(&plan, workers, Some(&gil))?,
-                    _ => workers_with_lock(&plan, workers, None)?,
+                    "gil-threads" => workers_with_lock(&plan, workers, &s.cores.cpus, Some(&gil))?,
+                    _ => workers_with_lock(&plan, workers, &s.cores.cpus, None)?,
                 };
                 let want = *expected.get_or_insert(sum);
                 anyhow::ensure!(
@@ -145,8 +146,8 @@ mod tests {
         let plan = TaskPlan::new(Dist::Balanced, 20, 200, 3);
         let m = Mutex::new(());
         let (want, _) = sequential(&plan);
-        assert_eq!(workers_with_lock(&plan, 3, Some(&m)).unwrap().0, want);
-        assert_eq!(workers_with_lock(&plan, 3, None).unwrap().0, want);
+        assert_eq!(workers_with_lock(&plan, 3, &[], Some(&m)).unwrap().0, want);
+        assert_eq!(workers_with_lock(&plan, 3, &[], None).unwrap().0, want);
     }
 
     #[test]

@@ -22,6 +22,29 @@ use crate::workers::timed_workers;
 /// The models of this experiment, in the order they run (the losing one last).
 pub const MODELS: &[&str] = &["fetch-add", "mutex", "load-store"];
 
+/// How the counter is incremented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Increment {
+    /// `fetch_add`: one atomic read-modify-write.
+    FetchAdd,
+    /// Lock, add, unlock.
+    Mutex,
+    /// Atomic load, then atomic store of the value plus one: not atomic as a whole.
+    LoadStore,
+}
+
+impl Increment {
+    /// The model of a name in [`MODELS`].
+    pub fn from_model(model: &str) -> Option<Increment> {
+        match model {
+            "fetch-add" => Some(Increment::FetchAdd),
+            "mutex" => Some(Increment::Mutex),
+            "load-store" => Some(Increment::LoadStore),
+            _ => None,
+        }
+    }
+}
+
 /// The shared counter, one representation per model.
 #[derive(Debug, Default)]
 pub struct Counter {
@@ -30,43 +53,49 @@ pub struct Counter {
 }
 
 impl Counter {
-    /// Adds one, the way `model` does.
-    #[inline]
-    pub fn increment(&self, model: &str) {
-        match model {
-            "fetch-add" => {
-                self.atomic.fetch_add(1, Ordering::Relaxed);
+    /// Adds one `times` times, the way `how` says. One loop per model, so the
+    /// hot loop holds nothing but the increment.
+    pub fn add(&self, how: Increment, times: u64) {
+        match how {
+            Increment::FetchAdd => {
+                for _ in 0..times {
+                    self.atomic.fetch_add(1, Ordering::Relaxed);
+                }
             }
-            "mutex" => *self.locked.lock().unwrap_or_else(|e| e.into_inner()) += 1,
-            _ => {
-                let v = self.atomic.load(Ordering::Relaxed);
-                self.atomic.store(v + 1, Ordering::Relaxed);
+            Increment::Mutex => {
+                for _ in 0..times {
+                    *self.locked.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                }
+            }
+            Increment::LoadStore => {
+                for _ in 0..times {
+                    let v = self.atomic.load(Ordering::Relaxed);
+                    self.atomic.store(v + 1, Ordering::Relaxed);
+                }
             }
         }
     }
 
-    /// The final count of `model`.
-    pub fn value(&self, model: &str) -> u64 {
-        match model {
-            "mutex" => *self.locked.lock().unwrap_or_else(|e| e.into_inner()),
+    /// The final count.
+    pub fn value(&self, how: Increment) -> u64 {
+        match how {
+            Increment::Mutex => *self.locked.lock().unwrap_or_else(|e| e.into_inner()),
             _ => self.atomic.load(Ordering::Relaxed),
         }
     }
 }
 
-/// Runs `units` threads adding `increments` each; returns the final count and wall time.
+/// Runs `units` threads (pinned round-robin to `cpus`) adding `increments`
+/// each; returns the final count and the wall time.
 pub fn race(
-    model: &str,
+    how: Increment,
     units: usize,
+    cpus: &[usize],
     increments: u64,
 ) -> anyhow::Result<(u64, std::time::Duration)> {
     let counter = Counter::default();
-    let (_, wall) = timed_workers(units, |_| {
-        for _ in 0..increments {
-            counter.increment(model);
-        }
-    })?;
-    Ok((counter.value(model), wall))
+    let (_, wall) = timed_workers(units, cpus, |_| counter.add(how, increments))?;
+    Ok((counter.value(how), wall))
 }
 
 /// `thread race`.
@@ -85,7 +114,8 @@ pub fn run(common: &Common, args: &RaceArgs) -> anyhow::Result<()> {
                 .case(model, "", rep)
                 .param("tasks", units)
                 .param("increments", args.increments);
-            let (fin, wall) = race(model, units, args.increments)?;
+            let how = Increment::from_model(model).expect("MODELS and Increment agree");
+            let (fin, wall) = race(how, units, &s.cores.cpus, args.increments)?;
             anyhow::ensure!(
                 fin <= expected,
                 "{model} counted {fin}, more than the {expected} increments made"
@@ -144,12 +174,17 @@ mod tests {
 
     #[test]
     fn synchronised_models_lose_nothing() {
-        for m in ["fetch-add", "mutex"] {
-            let (fin, _) = race(m, 4, 20_000).unwrap();
-            assert_eq!(fin, 80_000, "{m}");
+        for m in [Increment::FetchAdd, Increment::Mutex] {
+            let (fin, _) = race(m, 4, &[], 20_000).unwrap();
+            assert_eq!(fin, 80_000, "{m:?}");
         }
-        let (fin, _) = race("load-store", 1, 20_000).unwrap();
+        let (fin, _) = race(Increment::LoadStore, 1, &[], 20_000).unwrap();
         assert_eq!(fin, 20_000, "a lone thread cannot lose updates");
+    }
+
+    #[test]
+    fn every_model_name_has_an_increment() {
+        assert!(MODELS.iter().all(|m| Increment::from_model(m).is_some()));
     }
 
     #[test]

@@ -1,8 +1,16 @@
 //! A set of worker threads released together, timed from release to the last
 //! join: what `cpu`, `gil` and `race` run their models on, so that models
 //! differ only in how they share out the work, not in how threads start.
+//!
+//! Worker `w` is pinned to `cpus[w % cpus.len()]`. Left to itself, the
+//! scheduler often starts two freshly woken workers on one CPU (wake-affine
+//! placement) and moves one away only milliseconds later: a static split then
+//! loses a whole block's worth of time, and two racing threads may never
+//! overlap. Pinning makes the placement part of the experiment, not luck.
 
 use std::sync::{Condvar, Mutex};
+
+use harness::cores::pin_current_thread;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -66,6 +74,7 @@ impl Gate {
 /// error is returned.
 pub fn timed_workers<T: Send>(
     n: usize,
+    cpus: &[usize],
     f: impl Fn(usize) -> T + Sync,
 ) -> anyhow::Result<(Vec<T>, Duration)> {
     let gate = Gate::new(n);
@@ -75,7 +84,13 @@ pub fn timed_workers<T: Send>(
             let (gate, f) = (&gate, &f);
             let spawned = thread::Builder::new()
                 .name(format!("worker-{w}"))
-                .spawn_scoped(s, move || gate.arrive_and_wait().then(|| f(w)));
+                .spawn_scoped(s, move || {
+                    if !cpus.is_empty() {
+                        // Best effort: a CPU taken away meanwhile leaves the worker unpinned.
+                        let _ = pin_current_thread(cpus[w % cpus.len()]);
+                    }
+                    gate.arrive_and_wait().then(|| f(w))
+                });
             match spawned {
                 Ok(h) => handles.push(h),
                 Err(e) => {
@@ -105,21 +120,33 @@ mod tests {
 
     #[test]
     fn every_worker_runs_once() {
-        let (out, d) = timed_workers(4, |w| w * 10).unwrap();
+        let (out, d) = timed_workers(4, &[], |w| w * 10).unwrap();
         assert_eq!(out, [0, 10, 20, 30]);
         assert!(d > Duration::ZERO);
     }
 
     #[test]
     fn workers_run_in_separate_threads() {
-        let (ids, _) = timed_workers(3, |_| thread::current().id()).unwrap();
+        let (ids, _) = timed_workers(3, &[], |_| thread::current().id()).unwrap();
         assert_ne!(ids[0], ids[1]);
         assert_ne!(ids[1], ids[2]);
     }
 
     #[test]
+    fn workers_are_pinned_round_robin() {
+        let cpus = harness::cores::allowed_cpus().unwrap();
+        let (seen, _) = timed_workers(cpus.len() + 1, &cpus, |_| {
+            harness::cores::current_cpu().unwrap()
+        })
+        .unwrap();
+        for (w, cpu) in seen.into_iter().enumerate() {
+            assert_eq!(cpu, cpus[w % cpus.len()]);
+        }
+    }
+
+    #[test]
     fn a_panicking_worker_is_an_error() {
-        let r = timed_workers(2, |w| assert_ne!(w, 1, "boom"));
+        let r = timed_workers(2, &[], |w| assert_ne!(w, 1, "boom"));
         assert!(r.unwrap_err().to_string().contains("panicked"));
     }
 }
