@@ -1,0 +1,22 @@
+//! The CPU kernel's unit: what every CPU experiment is made of (about a
+//! microsecond of dependent integer work). The calibration (`units_per_ms`)
+//! is the inverse of this figure.
+
+use criterion::{BenchmarkId, Throughput};
+
+fn main() {
+    let cores = conpar_benches::setup();
+    harness::cores::pin_current_thread(cores.cpus[0]).expect("cannot pin the bench thread");
+    let mut c = conpar_benches::criterion();
+    let mut g = c.benchmark_group("kernel");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(BenchmarkId::new("workload", "unit"), |b| {
+        let mut seed = 1u64;
+        b.iter(|| {
+            seed = workload::work(seed, 1);
+            seed
+        })
+    });
+    g.finish();
+    c.final_summary();
+}
