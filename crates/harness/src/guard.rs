@@ -161,7 +161,11 @@ fn set_deadline(timeout: Duration) -> anyhow::Result<()> {
 /// it is async-signal-safe.
 pub fn child_setup() {
     for slot in &CHILDREN {
-        slot.store(0, Ordering::Relaxed);
+        // Write only the slots in use: writing all of them would make the
+        // child copy the registry's 64 KiB of pages it shares with the parent.
+        if slot.load(Ordering::Relaxed) != 0 {
+            slot.store(0, Ordering::Relaxed);
+        }
     }
     let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     for sig in [
