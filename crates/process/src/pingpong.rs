@@ -1,0 +1,156 @@
+//! `pingpong`: one round trip of a one-byte message between two processes.
+//!
+//! The parent sends a byte, the partner process (forked, pinned to its own
+//! CPU) reads it and sends it back; a sample is the whole round trip, so it
+//! contains two hand-overs. On one CPU every hand-over is a context switch
+//! between two address spaces there; across two CPUs it is a cross-CPU
+//! wake-up. `perf bench sched pipe` measures the same thing with two pipes.
+//!
+//! Models: `pipe` (two pipes, one per direction), `socketpair` (one Unix
+//! stream socket pair, both directions).
+
+use std::fs::File;
+use std::io::{Read, Write};
+
+use harness::cli::PlacementArgs;
+use harness::cores::{pin_current_thread, set_affinity};
+use harness::{Common, Outcome, Placement, Session, Timer, hist, sample};
+use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+
+use crate::child::{Child, SingleThreaded, close_in_child, fork_child, pipe};
+
+/// The models of this experiment.
+pub const MODELS: &[&str] = &["pipe", "socketpair"];
+
+const PING: u8 = 1;
+
+/// The parent's end of a partner process that echoes every byte; dropping it
+/// kills the partner, [`Partner::stop`] ends it cleanly.
+#[derive(Debug)]
+pub struct Partner {
+    to: File,
+    from: File,
+    child: Option<Child>,
+}
+
+/// The partner's loop: echo every byte until end-of-file.
+fn echo(cpu: usize, mut rx: &File, mut tx: &File) -> anyhow::Result<()> {
+    pin_current_thread(cpu)?;
+    let mut b = [0u8; 1];
+    loop {
+        if rx.read(&mut b)? == 0 {
+            return Ok(());
+        }
+        tx.write_all(&b)?;
+    }
+}
+
+impl Partner {
+    /// Forks the partner of `model`, which pins itself to CPU `cpu`. The
+    /// caller pins itself to the other end's CPU.
+    pub fn start(proof: &SingleThreaded, model: &str, cpu: usize) -> anyhow::Result<Partner> {
+        match model {
+            "pipe" => {
+                let (ping_r, ping_w) = pipe()?;
+                let (pong_r, pong_w) = pipe()?;
+                let child = fork_child(proof, "pingpong partner", 0, || {
+                    close_in_child(&ping_w); // so that the parent's close is end-of-file
+                    echo(cpu, &ping_r, &pong_w)
+                })?;
+                Ok(Partner {
+                    to: ping_w,
+                    from: pong_r,
+                    child: Some(child),
+                })
+            }
+            "socketpair" => {
+                let (ours, theirs) = socketpair(
+                    AddressFamily::Unix,
+                    SockType::Stream,
+                    None,
+                    SockFlag::SOCK_CLOEXEC,
+                )
+                .map_err(|e| anyhow::anyhow!("socketpair failed: {e}"))?;
+                let (ours, theirs) = (File::from(ours), File::from(theirs));
+                let child = fork_child(proof, "pingpong partner", 0, || {
+                    close_in_child(&ours);
+                    echo(cpu, &theirs, &theirs)
+                })?;
+                let from = ours.try_clone()?;
+                Ok(Partner {
+                    to: ours,
+                    from,
+                    child: Some(child),
+                })
+            }
+            other => anyhow::bail!("unknown pingpong model {other}"),
+        }
+    }
+
+    /// Sends one byte to the partner and waits for its reply.
+    pub fn round_trip(&mut self) -> anyhow::Result<()> {
+        let mut b = [PING];
+        if let Err(e) = self
+            .to
+            .write_all(&b)
+            .and_then(|()| self.from.read_exact(&mut b))
+        {
+            return Err(self.broken(e));
+        }
+        anyhow::ensure!(b[0] == PING, "the pingpong partner answered {}", b[0]);
+        Ok(())
+    }
+
+    /// Ends the partner (end-of-file on its input) and reaps it.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        let child = self.child.take();
+        drop(self);
+        child.map_or(Ok(()), Child::wait)
+    }
+
+    /// Says why the partner stopped answering (it is reaped to find out).
+    fn broken(&mut self, e: std::io::Error) -> anyhow::Error {
+        match self.child.take().map(Child::wait) {
+            Some(Err(why)) => why,
+            _ => anyhow::anyhow!("the pingpong partner stopped answering: {e}"),
+        }
+    }
+}
+
+/// `process pingpong`.
+pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
+    let mut s = Session::start("process", "pingpong", common)?;
+    let models = s.select_models(MODELS)?;
+    let (placements, skipped) = Placement::resolve(args.placement, &s.cores);
+    skipped.iter().for_each(|n| s.note(n));
+    for rep in 0..common.reps {
+        for p in &placements {
+            for &model in &models {
+                pin_current_thread(p.a())?;
+                let proof = SingleThreaded::check()?;
+                let mut partner = Partner::start(&proof, model, p.b())?;
+                let case = s
+                    .case(model, p.name(), rep)
+                    .param("placement", p.name())
+                    .param("cpu_a", p.a())
+                    .param("cpu_b", p.b());
+                let mut h = hist::new();
+                let done = sample::run_samples(&s.schedule(), &mut h, || {
+                    let t = Timer::start();
+                    partner.round_trip()?;
+                    Ok(t.ns())
+                })?;
+                partner.stop()?;
+                set_affinity(nix::unistd::Pid::from_raw(0), &s.cores.cpus)?;
+                let half = h.value_at_quantile(0.5) as f64 / 2.0;
+                let out = Outcome::new(done.samples)
+                    .wall(done.wall)
+                    .histogram(h)
+                    .figure("handover_p50_ns", half);
+                let r = case.finish(&s, out)?;
+                s.emit(r)?;
+            }
+        }
+    }
+    s.finish()
+}

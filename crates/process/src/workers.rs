@@ -1,0 +1,89 @@
+//! A set of worker processes released together, timed from the release to
+//! the last result: what `cpu` and `gil` run their models on, so that models
+//! differ only in how they share out the work, not in how processes start.
+//!
+//! The workers are forked before the clock starts; each tells the parent it
+//! is ready (one byte on its result pipe) and blocks reading the *go* pipe.
+//! The parent closes its end of that pipe: end-of-file wakes every worker at
+//! once (the kernel wakes all readers when the last writer goes away), which
+//! is the process counterpart of the threads' condition-variable broadcast.
+//! Each worker sends its result through its own pipe and exits; the clock
+//! stops when the last result has arrived, and the workers are reaped after.
+//! A worker that dies is noticed at once (its pipe ends early) and the error
+//! names it and how it died; the others are killed and reaped.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use workload::Checksum;
+
+use crate::child::{
+    Child, SingleThreaded, close_in_child, fork_child, gather, gather_bytes, pipe, send_words,
+    wait_all,
+};
+
+/// The byte a worker sends when it is at the start line.
+const READY: u8 = b'R';
+
+/// Forks `n` worker processes that each compute `f(worker)` once released,
+/// waits until all are ready, releases them together and times until the
+/// last result arrives. Returns the results in worker order and that time.
+///
+/// Forking is outside the timed region, and so is reaping. Must be called
+/// while the process is single-threaded.
+pub fn timed_workers<const W: usize>(
+    n: usize,
+    f: impl Fn(usize) -> [u64; W],
+) -> anyhow::Result<(Vec<[u64; W]>, Duration)> {
+    let proof = SingleThreaded::check()?;
+    let (go_r, go_w) = pipe()?;
+    let mut children: Vec<Child> = Vec::with_capacity(n);
+    let mut pipes = Vec::with_capacity(n);
+    for w in 0..n {
+        let (result_r, mut result_w) = pipe()?;
+        let child = fork_child(&proof, "worker process", w, || {
+            // The go pipe reports end-of-file only once every write end is closed.
+            close_in_child(&go_w);
+            result_w.write_all(&[READY])?;
+            let mut b = [0u8; 1];
+            anyhow::ensure!((&go_r).read(&mut b)? == 0, "unexpected byte on the go pipe");
+            send_words(&mut result_w, f(w))?;
+            Ok(())
+        })?;
+        drop(result_w);
+        children.push(child);
+        pipes.push(result_r);
+    }
+    let ready = gather_bytes(&mut children, &pipes, 1)?;
+    anyhow::ensure!(
+        ready.iter().all(|r| r[..] == [READY]),
+        "a worker process sent a bad ready byte"
+    );
+    let start = Instant::now();
+    drop(go_w);
+    let results = gather::<W>(&mut children, &pipes)?;
+    let elapsed = start.elapsed();
+    wait_all(children)?;
+    Ok((results, elapsed))
+}
+
+/// A checksum as a two-word message.
+pub fn checksum_words(c: Checksum) -> [u64; 2] {
+    [c.sum, c.count]
+}
+
+/// A checksum from a two-word message.
+pub fn words_checksum(w: [u64; 2]) -> Checksum {
+    Checksum {
+        sum: w[0],
+        count: w[1],
+    }
+}
+
+/// Merges the workers' checksums.
+pub fn merge_checksums(parts: Vec<[u64; 2]>) -> Checksum {
+    parts
+        .into_iter()
+        .map(words_checksum)
+        .fold(Checksum::default(), Checksum::merge)
+}
