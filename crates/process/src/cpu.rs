@@ -21,8 +21,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use harness::cli::CpuArgs;
-use harness::{Common, Outcome, Session, Timer, Verdict};
-use workload::{Checksum, TaskPlan};
+use harness::{Case, Common, Outcome, Session, Timer, Verdict};
+use workload::{Checksum, Dist, TaskPlan};
 
 use crate::shm::SharedCounter;
 use crate::speedup;
@@ -63,18 +63,54 @@ pub fn pool(plan: &TaskPlan, workers: usize) -> anyhow::Result<(Checksum, Durati
     Ok((merge_checksums(parts), d))
 }
 
-/// Total units of `--work-units`, or `--work-ms` through the calibration; the
-/// calibration is returned for the record when it was used.
-pub(crate) fn total_units(s: &Session, args: &CpuArgs) -> (u64, Option<f64>) {
-    match args.work_units {
-        Some(u) => (u, args.calibration.units_per_ms),
-        None => {
-            let per_ms = s.units_per_ms(&args.calibration);
-            (
-                ((args.work_ms * per_ms).round() as u64).max(1),
-                Some(per_ms),
-            )
+/// The work of a `cpu` or `gil` run: its total units, and the calibration
+/// they came from when `--work-ms` was used (kept in the records).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Work {
+    pub(crate) units: u64,
+    pub(crate) per_ms: Option<f64>,
+}
+
+impl Work {
+    /// Total units of `--work-units`, or `--work-ms` through the calibration.
+    pub(crate) fn of(s: &Session, args: &CpuArgs) -> Work {
+        match args.work_units {
+            Some(units) => Work {
+                units,
+                per_ms: args.calibration.units_per_ms,
+            },
+            None => {
+                let per_ms = s.units_per_ms(&args.calibration);
+                Work {
+                    units: ((args.work_ms * per_ms).round() as u64).max(1),
+                    per_ms: Some(per_ms),
+                }
+            }
         }
+    }
+
+    /// Starts the case of `model` on `dist`, with the work's parameters.
+    pub(crate) fn case(
+        &self,
+        s: &Session,
+        args: &CpuArgs,
+        (model, dist, rep): (&str, Dist, u32),
+    ) -> Case {
+        let workers = if model == "sequential" {
+            1
+        } else {
+            s.workers()
+        };
+        let mut case = s
+            .case(model, dist.name(), rep)
+            .param("tasks", args.tasks)
+            .param("work_units", self.units)
+            .param("dist", dist.name())
+            .param("workers", workers);
+        if let Some(u) = self.per_ms {
+            case.set_param("units_per_ms", u);
+        }
+        case
     }
 }
 
@@ -85,7 +121,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     let workers = s.workers();
     harness::limits::check_processes(workers as u64)?;
     let parallelism = workers.min(s.cores.cpus.len());
-    let (units, per_ms) = total_units(&s, args);
+    let work = Work::of(&s, args);
     let no_baseline = !models.contains(&"sequential");
     if no_baseline {
         s.note("no sequential model selected: checking checksums against an untimed sequential run; no speedup");
@@ -93,20 +129,12 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
 
     for rep in 0..common.reps {
         for dist in args.dist.dists() {
-            let plan = TaskPlan::new(dist, args.tasks as usize, units, common.seed);
+            let plan = TaskPlan::new(dist, args.tasks as usize, work.units, common.seed);
             let mut expected = no_baseline.then(|| plan.expected_checksum());
             let mut seq_ns = None;
             let mut speedups: Vec<(&str, f64)> = Vec::new();
             for (i, &model) in models.iter().enumerate() {
-                let mut case = s
-                    .case(model, dist.name(), rep)
-                    .param("tasks", args.tasks)
-                    .param("work_units", units)
-                    .param("dist", dist.name())
-                    .param("workers", if model == "sequential" { 1 } else { workers });
-                if let Some(u) = per_ms {
-                    case.set_param("units_per_ms", u);
-                }
+                let case = work.case(&s, args, (model, dist, rep));
                 let (sum, wall) = match model {
                     "sequential" => sequential(&plan),
                     "static-split" => static_split(&plan, workers),
@@ -147,7 +175,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
 }
 
 /// C2 on one CPU (more processes do not speed up CPU work), C3 on several (they do).
-fn verdict(speedups: &[(&str, f64)], parallelism: usize, dist: workload::Dist) -> Option<Verdict> {
+fn verdict(speedups: &[(&str, f64)], parallelism: usize, dist: Dist) -> Option<Verdict> {
     let &(best_model, best) = speedups.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
     if parallelism == 1 {
         let list: Vec<String> = speedups
@@ -165,7 +193,7 @@ fn verdict(speedups: &[(&str, f64)], parallelism: usize, dist: workload::Dist) -
             ),
         ));
     }
-    if dist != workload::Dist::Balanced {
+    if dist != Dist::Balanced {
         return None;
     }
     let eff = best / parallelism as f64;
@@ -182,7 +210,6 @@ fn verdict(speedups: &[(&str, f64)], parallelism: usize, dist: workload::Dist) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use workload::Dist;
 
     #[test]
     fn verdict_is_c2_on_one_cpu_and_c3_on_more() {

@@ -22,7 +22,7 @@ use harness::cli::CpuArgs;
 use harness::{Common, Outcome, Session, Verdict};
 use workload::{Checksum, Dist, TaskPlan};
 
-use crate::cpu::{sequential, total_units};
+use crate::cpu::{Work, sequential};
 use crate::shm::SharedCounter;
 use crate::speedup;
 use crate::workers::{checksum_words, merge_checksums, timed_workers};
@@ -91,7 +91,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     let workers = s.workers();
     harness::limits::check_processes(workers as u64)?;
     let parallelism = workers.min(s.cores.cpus.len());
-    let (units, per_ms) = total_units(&s, args);
+    let work = Work::of(&s, args);
     if parallelism == 1 {
         s.note(
             "C11 needs 2 or more CPUs (--cores 2+): on one CPU nothing can scale, lock or no lock",
@@ -106,18 +106,6 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     // Speedup of gil-processes per (repetition, distribution), for the verdict.
     let mut process_speedups: Vec<(u32, Dist, f64)> = Vec::new();
     let mut seq_walls: Vec<(u32, Dist, u64)> = Vec::new();
-    let case_params = |s: &Session, model: &str, dist: Dist, rep: u32| {
-        let mut case = s
-            .case(model, dist.name(), rep)
-            .param("tasks", args.tasks)
-            .param("work_units", units)
-            .param("dist", dist.name())
-            .param("workers", if model == "sequential" { 1 } else { workers });
-        if let Some(u) = per_ms {
-            case.set_param("units_per_ms", u);
-        }
-        case
-    };
     let check = |model: &str, sum: Checksum, want: Checksum| {
         anyhow::ensure!(
             sum == want,
@@ -130,10 +118,10 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
 
     for rep in 0..common.reps {
         for dist in args.dist.dists() {
-            let plan = TaskPlan::new(dist, args.tasks as usize, units, common.seed);
+            let plan = TaskPlan::new(dist, args.tasks as usize, work.units, common.seed);
             let want = plan.expected_checksum();
             for &model in &forking {
-                let case = case_params(&s, model, dist, rep);
+                let case = work.case(&s, args, (model, dist, rep));
                 let (sum, wall) = match model {
                     "sequential" => sequential(&plan),
                     _ => gil_processes(&plan, workers),
@@ -160,8 +148,8 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
         // Threads only after every fork: a fork must happen single-threaded.
         for rep in 0..common.reps {
             for dist in args.dist.dists() {
-                let plan = TaskPlan::new(dist, args.tasks as usize, units, common.seed);
-                let case = case_params(&s, "gil-threads", dist, rep);
+                let plan = TaskPlan::new(dist, args.tasks as usize, work.units, common.seed);
+                let case = work.case(&s, args, ("gil-threads", dist, rep));
                 let (sum, wall) = gil_threads(&plan, workers)?;
                 check("gil-threads", sum, plan.expected_checksum())?;
                 let mut out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);

@@ -6,7 +6,7 @@
 //! the records already written, and leave no process and no zombie behind.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -296,28 +296,12 @@ fn children_of(parent: i32) -> Vec<i32> {
         .collect()
 }
 
-/// Starts `process` with `args`, records to `out` (the unique marker).
-fn start(args: &[&str], out: &Path) -> Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_process"))
-        .args(args)
-        .arg("--out")
-        .arg(out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let t = Instant::now();
     while !done() {
         assert!(t.elapsed() < limit, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(2));
     }
-}
-
-fn records_in(out: &Path) -> usize {
-    std::fs::read_to_string(out).map_or(0, |t| t.lines().count())
 }
 
 /// After the run has ended: no process with the marker is alive, and none of
@@ -343,113 +327,124 @@ fn assert_nothing_left(marker: &str, seen: &BTreeSet<i32>) {
     }
 }
 
+/// A run of `process` that a test interrupts, with its records in a file
+/// whose unique path marks every process of the run.
+struct Victim {
+    run: Child,
+    pid: i32,
+    out: PathBuf,
+    /// Children of the run seen while it ran.
+    seen: BTreeSet<i32>,
+    _dir: tempfile::TempDir,
+}
+
+impl Victim {
+    /// Starts `process` with `args` and waits for its first record.
+    fn start(args: &[&str]) -> Victim {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("victim-marker-6b1f9c2e.jsonl");
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_process"))
+            .args(args)
+            .arg("--quiet")
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let v = Victim {
+            pid: run.id() as i32,
+            run,
+            out,
+            seen: BTreeSet::new(),
+            _dir: dir,
+        };
+        wait_until("the first record", Duration::from_secs(60), || {
+            std::fs::read_to_string(&v.out).is_ok_and(|t| t.lines().count() >= 1)
+        });
+        v
+    }
+
+    /// Waits for the run to end and checks it ended with `code`, said
+    /// everything in `says`, kept whole records and left nothing behind.
+    fn finish(self, code: i32, says: &[&str], experiment: &str) {
+        let done = self.run.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(code), "{stderr}");
+        for s in says {
+            assert!(stderr.contains(s), "no '{s}' in: {stderr}");
+        }
+        let records = read_records(&self.out);
+        assert!(!records.is_empty());
+        records
+            .iter()
+            .for_each(|r| assert_record_shape(r, "process", experiment));
+        assert_nothing_left(self.out.to_str().unwrap(), &self.seen);
+    }
+}
+
 #[test]
 fn sigint_in_the_middle_kills_every_child_and_keeps_the_records() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("sigint-marker-6b1f.jsonl");
-    let marker = out.to_str().unwrap().to_string();
     // Many idle children alive for a second or more in every repetition.
-    let run = start(
-        &[
-            "memory",
-            "--cores",
-            "1",
-            "--model",
-            "fork-idle",
-            "--tasks",
-            "60",
-            "--steps",
-            "60",
-            "--reps",
-            "100",
-            "--quiet",
-        ],
-        &out,
-    );
-    let pid = run.id() as i32;
-    wait_until("the first record", Duration::from_secs(60), || {
-        records_in(&out) >= 1
+    let mut v = Victim::start(&[
+        "memory",
+        "--cores",
+        "1",
+        "--model",
+        "fork-idle",
+        "--tasks",
+        "60",
+        "--steps",
+        "60",
+        "--reps",
+        "100",
+    ]);
+    wait_until("children alive", Duration::from_secs(60), || {
+        v.seen.extend(children_of(v.pid));
+        v.seen.len() >= 5
     });
-    let mut seen = BTreeSet::new();
-    wait_until(
-        "children of the second repetition",
-        Duration::from_secs(60),
-        || {
-            seen.extend(children_of(pid));
-            seen.len() >= 5
-        },
+    kill(Pid::from_raw(v.pid), Signal::SIGINT).unwrap();
+    v.finish(
+        130,
+        &[
+            "interrupted (SIGINT)",
+            "child process(es)",
+            "record(s) already written are intact",
+        ],
+        "memory",
     );
-    kill(Pid::from_raw(pid), Signal::SIGINT).unwrap();
-    let done = run.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&done.stderr);
-    assert_eq!(done.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted (SIGINT)"), "{stderr}");
-    assert!(
-        stderr.contains("record(s) already written are intact"),
-        "{stderr}"
-    );
-    let records = read_records(&out);
-    assert!(!records.is_empty());
-    records
-        .iter()
-        .for_each(|r| assert_record_shape(r, "process", "memory"));
-    assert_nothing_left(&marker, &seen);
 }
 
 #[test]
 fn a_killed_worker_stops_the_run_with_its_name_and_leaves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("sigkill-marker-9c2e.jsonl");
-    let marker = out.to_str().unwrap().to_string();
-    let mut run = start(
-        &[
-            "cpu",
-            "--cores",
-            "2",
-            "--oversubscribe",
-            "--model",
-            "pool",
-            "--dist",
-            "balanced",
-            "--tasks",
-            "64",
-            "--work-units",
-            "4000",
-            "--reps",
-            "1000",
-            "--quiet",
-        ],
-        &out,
-    );
-    let pid = run.id() as i32;
-    wait_until("the first record", Duration::from_secs(60), || {
-        records_in(&out) >= 1
-    });
+    let mut v = Victim::start(&[
+        "cpu",
+        "--cores",
+        "2",
+        "--oversubscribe",
+        "--model",
+        "pool",
+        "--dist",
+        "balanced",
+        "--tasks",
+        "64",
+        "--work-units",
+        "4000",
+        "--reps",
+        "1000",
+    ]);
     // Kill one worker. If it had just finished its work, the kill changes
     // nothing; then a worker of a later repetition gets the next one.
-    let mut seen = BTreeSet::new();
     let mut last_kill: Option<Instant> = None;
     wait_until("the run to stop", Duration::from_secs(60), || {
-        for c in children_of(pid) {
+        for c in children_of(v.pid) {
             let due = last_kill.is_none_or(|t| t.elapsed() > Duration::from_millis(300));
-            if seen.insert(c) && due {
+            if v.seen.insert(c) && due {
                 let _ = kill(Pid::from_raw(c), Signal::SIGKILL);
                 last_kill = Some(Instant::now());
             }
         }
-        run.try_wait().unwrap().is_some()
+        v.run.try_wait().unwrap().is_some()
     });
-    let done = run.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&done.stderr);
-    assert_eq!(done.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("worker process") && stderr.contains("was killed by SIGKILL"),
-        "{stderr}"
-    );
-    let records = read_records(&out);
-    assert!(!records.is_empty());
-    records
-        .iter()
-        .for_each(|r| assert_record_shape(r, "process", "cpu"));
-    assert_nothing_left(&marker, &seen);
+    v.finish(1, &["worker process", "was killed by SIGKILL"], "cpu");
 }
