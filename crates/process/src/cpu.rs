@@ -38,19 +38,28 @@ pub fn sequential(plan: &TaskPlan) -> anyhow::Result<(Checksum, Duration)> {
     Ok((c, t.elapsed()))
 }
 
-/// One contiguous block of tasks per worker process.
-pub fn static_split(plan: &TaskPlan, workers: usize) -> anyhow::Result<(Checksum, Duration)> {
+/// One contiguous block of tasks per worker process (pinned round-robin to `cpus`).
+pub fn static_split(
+    plan: &TaskPlan,
+    workers: usize,
+    cpus: &[usize],
+) -> anyhow::Result<(Checksum, Duration)> {
     let blocks = plan.static_blocks(workers);
-    let (parts, d) = timed_workers(workers, |w| {
+    let (parts, d) = timed_workers(workers, cpus, |w| {
         checksum_words(plan.run_range(blocks[w].clone()))
     })?;
     Ok((merge_checksums(parts), d))
 }
 
-/// Worker processes take the next task index from a shared counter until none is left.
-pub fn pool(plan: &TaskPlan, workers: usize) -> anyhow::Result<(Checksum, Duration)> {
+/// Worker processes (pinned round-robin to `cpus`) take the next task index
+/// from a shared counter until none is left.
+pub fn pool(
+    plan: &TaskPlan,
+    workers: usize,
+    cpus: &[usize],
+) -> anyhow::Result<(Checksum, Duration)> {
     let next = SharedCounter::new()?;
-    let (parts, d) = timed_workers(workers, |_| {
+    let (parts, d) = timed_workers(workers, cpus, |_| {
         let mut c = Checksum::default();
         loop {
             let i = next.get().fetch_add(1, Ordering::Relaxed);
@@ -137,8 +146,8 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                 let case = work.case(&s, args, (model, dist, rep));
                 let (sum, wall) = match model {
                     "sequential" => sequential(&plan),
-                    "static-split" => static_split(&plan, workers),
-                    _ => pool(&plan, workers),
+                    "static-split" => static_split(&plan, workers, &s.cores.cpus),
+                    _ => pool(&plan, workers, &s.cores.cpus),
                 }
                 .with_context(|| format!("{model} ({}), rep {}", dist.name(), rep + 1))?;
                 let want = *expected.get_or_insert(sum);

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use harness::cli::CpuArgs;
+use harness::cores::pin_current_thread;
 use harness::{Common, Outcome, Session, Verdict};
 use workload::{Checksum, Dist, TaskPlan};
 
@@ -36,11 +37,15 @@ fn next_task(next: &AtomicUsize, plan: &TaskPlan) -> Option<usize> {
     (i < plan.len()).then_some(i)
 }
 
-/// N worker processes share the tasks dynamically; each holds its own lock
-/// around every task it runs.
-pub fn gil_processes(plan: &TaskPlan, workers: usize) -> anyhow::Result<(Checksum, Duration)> {
+/// N worker processes (pinned round-robin to `cpus`) share the tasks
+/// dynamically; each holds its own lock around every task it runs.
+pub fn gil_processes(
+    plan: &TaskPlan,
+    workers: usize,
+    cpus: &[usize],
+) -> anyhow::Result<(Checksum, Duration)> {
     let next = SharedCounter::new()?;
-    let (parts, d) = timed_workers(workers, |_| {
+    let (parts, d) = timed_workers(workers, cpus, |_| {
         // Made in the worker, after the fork: this process's own "GIL".
         let gil = Mutex::new(());
         let mut c = Checksum::default();
@@ -53,10 +58,14 @@ pub fn gil_processes(plan: &TaskPlan, workers: usize) -> anyhow::Result<(Checksu
     Ok((merge_checksums(parts), d))
 }
 
-/// N threads share the tasks dynamically and hold one lock around every task.
-/// Timed from before the first spawn to the last join (thread creation is
-/// microseconds against the work's milliseconds).
-pub fn gil_threads(plan: &TaskPlan, workers: usize) -> anyhow::Result<(Checksum, Duration)> {
+/// N threads (pinned round-robin to `cpus`) share the tasks dynamically and
+/// hold one lock around every task. Timed from before the first spawn to the
+/// last join (thread creation is microseconds against the work's milliseconds).
+pub fn gil_threads(
+    plan: &TaskPlan,
+    workers: usize,
+    cpus: &[usize],
+) -> anyhow::Result<(Checksum, Duration)> {
     let next = AtomicUsize::new(0);
     let gil = Mutex::new(());
     let start = Instant::now();
@@ -66,6 +75,9 @@ pub fn gil_threads(plan: &TaskPlan, workers: usize) -> anyhow::Result<(Checksum,
                 let (next, gil) = (&next, &gil);
                 std::thread::Builder::new()
                     .spawn_scoped(s, move || {
+                        if !cpus.is_empty() {
+                            let _ = pin_current_thread(cpus[w % cpus.len()]);
+                        }
                         let mut c = Checksum::default();
                         while let Some(i) = next_task(next, plan) {
                             let _held = gil.lock().unwrap_or_else(|e| e.into_inner());
@@ -124,7 +136,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                 let case = work.case(&s, args, (model, dist, rep));
                 let (sum, wall) = match model {
                     "sequential" => sequential(&plan),
-                    _ => gil_processes(&plan, workers),
+                    _ => gil_processes(&plan, workers, &s.cores.cpus),
                 }
                 .with_context(|| format!("{model} ({}), rep {}", dist.name(), rep + 1))?;
                 check(model, sum, want)?;
@@ -150,7 +162,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
             for dist in args.dist.dists() {
                 let plan = TaskPlan::new(dist, args.tasks as usize, work.units, common.seed);
                 let case = work.case(&s, args, ("gil-threads", dist, rep));
-                let (sum, wall) = gil_threads(&plan, workers)?;
+                let (sum, wall) = gil_threads(&plan, workers, &s.cores.cpus)?;
                 check("gil-threads", sum, plan.expected_checksum())?;
                 let mut out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
                 let base = seq_walls.iter().find(|w| w.0 == rep && w.1 == dist);
@@ -196,7 +208,10 @@ mod tests {
     #[test]
     fn locked_threads_do_the_same_work() {
         let plan = TaskPlan::new(Dist::Balanced, 20, 200, 3);
-        assert_eq!(gil_threads(&plan, 3).unwrap().0, plan.expected_checksum());
+        assert_eq!(
+            gil_threads(&plan, 3, &[]).unwrap().0,
+            plan.expected_checksum()
+        );
     }
 
     #[test]

@@ -11,10 +11,16 @@
 //! stops when the last result has arrived, and the workers are reaped after.
 //! A worker that dies is noticed at once (its pipe ends early) and the error
 //! names it and how it died; the others are killed and reaped.
+//!
+//! Worker `w` pins itself to `cpus[w % cpus.len()]`, as `thread`'s workers
+//! do: left to itself, the scheduler often starts two freshly woken workers
+//! on one CPU and moves one away only milliseconds later, and pinning makes
+//! the placement part of the experiment, not luck.
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
+use harness::cores::pin_current_thread;
 use workload::Checksum;
 
 use crate::child::{
@@ -25,7 +31,8 @@ use crate::child::{
 /// The byte a worker sends when it is at the start line.
 const READY: u8 = b'R';
 
-/// Forks `n` worker processes that each compute `f(worker)` once released,
+/// Forks `n` worker processes (pinned round-robin to `cpus`, if any) that
+/// each compute `f(worker)` once released,
 /// waits until all are ready, releases them together and times until the
 /// last result arrives. Returns the results in worker order and that time.
 ///
@@ -33,6 +40,7 @@ const READY: u8 = b'R';
 /// while the process is single-threaded.
 pub fn timed_workers<const W: usize>(
     n: usize,
+    cpus: &[usize],
     f: impl Fn(usize) -> [u64; W],
 ) -> anyhow::Result<(Vec<[u64; W]>, Duration)> {
     let proof = SingleThreaded::check()?;
@@ -44,6 +52,10 @@ pub fn timed_workers<const W: usize>(
         let child = fork_child(&proof, "worker process", w, || {
             // The go pipe reports end-of-file only once every write end is closed.
             close_in_child(&go_w);
+            if !cpus.is_empty() {
+                // Best effort, as for threads: a CPU taken away meanwhile leaves the worker unpinned.
+                let _ = pin_current_thread(cpus[w % cpus.len()]);
+            }
             result_w.write_all(&[READY])?;
             let mut b = [0u8; 1];
             anyhow::ensure!((&go_r).read(&mut b)? == 0, "unexpected byte on the go pipe");
