@@ -16,25 +16,10 @@ use std::thread;
 use harness::cli::{ShareArgs, format_bytes};
 use harness::cores::{pin_current_thread, set_affinity};
 use harness::{Common, Outcome, Placement, Session, Timer, hist, limits, sample};
+use workload::bytes;
 
 /// The models of this experiment.
 pub const MODELS: &[&str] = &["arc"];
-
-/// Fills `buf` with a pattern that depends on `round`; returns the sum of its bytes.
-pub fn fill(buf: &mut [u8], round: u64) -> u64 {
-    let k = round as u8;
-    let mut sum = 0u64;
-    for (i, b) in buf.iter_mut().enumerate() {
-        *b = (i as u8).wrapping_mul(31).wrapping_add(k);
-        sum += u64::from(*b);
-    }
-    sum
-}
-
-/// Reads every byte: the consumer's side of every `share` model.
-pub fn read_all(buf: &[u8]) -> u64 {
-    buf.iter().map(|&b| u64::from(b)).sum()
-}
 
 /// A consumer thread that sums every buffer it is handed and hands it back.
 pub struct Consumer {
@@ -53,7 +38,7 @@ impl Consumer {
             .spawn(move || {
                 let _ = pin_current_thread(cpu);
                 for buf in rx {
-                    let sum = read_all(&buf);
+                    let sum = bytes::sum(&buf);
                     if tx.send((sum, buf)).is_err() {
                         return;
                     }
@@ -114,7 +99,7 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
                         round += 1;
                         let data = Arc::get_mut(&mut buf)
                             .ok_or_else(|| anyhow::anyhow!("the consumer kept the buffer"))?;
-                        let want = fill(data, round);
+                        let want = bytes::fill(data, round);
                         let t = Timer::start();
                         let (got, back) = consumer.hand_over(std::mem::take(&mut buf))?;
                         let ns = t.ns();
@@ -151,10 +136,9 @@ mod tests {
         let cpu = harness::cores::allowed_cpus().unwrap()[0];
         let c = Consumer::start(cpu).unwrap();
         let mut buf = vec![0u8; 10_000];
-        let want = fill(&mut buf, 7);
+        let want = bytes::fill(&mut buf, 7);
         let (got, back) = c.hand_over(Arc::new(buf)).unwrap();
         assert_eq!(got, want);
         assert_eq!(back.len(), 10_000);
-        assert_ne!(fill(&mut [0u8; 100], 1), fill(&mut [0u8; 100], 2));
     }
 }
