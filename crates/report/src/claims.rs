@@ -361,16 +361,17 @@ fn c3(inp: Inputs<'_>) -> Option<Decided> {
         .series
         .iter()
         .filter(|s| s.key.experiment == "cpu" && s.key.model != "sequential")
-        .filter(|s| s.points[0].cores == 1 && s.last().speedup.is_some())
+        .filter(|s| s.points[0].cores == 1 && s.speedups().len() >= 2)
         .collect();
     let balanced = cpu.iter().any(|s| s.key.variant == "balanced");
+    let at_most = |s: &Series| s.speedups().last().map_or(0.0, |x| x.1);
     let mut best: BTreeMap<&str, &Series> = BTreeMap::new();
     for s in cpu
         .into_iter()
         .filter(|s| !balanced || s.key.variant == "balanced")
     {
         let b = best.entry(&s.key.binary).or_insert(s);
-        if s.last().speedup > b.last().speedup {
+        if at_most(s) > at_most(b) {
             *b = s;
         }
     }
@@ -380,21 +381,23 @@ fn c3(inp: Inputs<'_>) -> Option<Decided> {
     let mut statuses = Vec::new();
     let mut evidence = Vec::new();
     for (bin, s) in best {
-        let speedups: Vec<f64> = s.points.iter().filter_map(|p| p.speedup).collect();
-        let grows = speedups.windows(2).all(|w| w[1] > w[0]);
+        let basis = s.basis.expect("a series with speedups has a basis");
+        let speedups = s.speedups();
+        let grows = speedups.windows(2).all(|w| w[1].1 > w[0].1);
         let last = s.last();
-        let eff = last.efficiency.unwrap_or(0.0);
+        let eff = last.on(basis).unwrap_or(0.0) / last.parallelism as f64;
         statuses.push(if grows && eff >= C3_MIN_EFFICIENCY {
             Status::Holds
         } else {
             Status::DoesNotHold
         });
-        let cores: Vec<String> = s.points.iter().map(|p| p.cores.to_string()).collect();
-        let xs: Vec<String> = speedups.iter().map(|&x| fmt_ratio(x)).collect();
+        let cores: Vec<String> = speedups.iter().map(|p| p.0.to_string()).collect();
+        let xs: Vec<String> = speedups.iter().map(|p| fmt_ratio(p.1)).collect();
         evidence.push(format!(
-            "{bin} {}: {} at {} cores; efficiency {} at {}{}; serial fraction {}",
+            "{bin} {}: {} {} at {} cores; efficiency {} at {}{}; serial fraction {}",
             s.key.label(),
             xs.join(", "),
+            basis.words(),
             cores.join(", "),
             fmt_num(eff),
             last.cores,
@@ -410,8 +413,9 @@ fn c3(inp: Inputs<'_>) -> Option<Decided> {
         status: Status::combine(statuses),
         evidence: evidence.join("; "),
         basis: format!(
-            "computed by report from each binary's fastest parallel cpu model: holds when its speedup over its own 1-core run \
-             grows at every core count and efficiency at the most cores is at least {C3_MIN_EFFICIENCY:.2}"
+            "computed by report from each binary's fastest parallel cpu model at the most cores: holds when its speedup \
+             (over the run's sequential model where recorded, else over its own 1-core run) grows at every core count \
+             and efficiency at the most cores is at least {C3_MIN_EFFICIENCY:.2}"
         ),
     })
 }

@@ -98,7 +98,7 @@ pub fn cases(r: &Report) -> String {
             f(p.speedup),
             f(p.efficiency),
             f(p.karp_flatt),
-            f(c.figure("speedup")),
+            f(p.in_run),
             f(c.figure("efficiency")),
             c.max_rss_bytes.to_string(),
             c.checksums.iter().cloned().collect::<Vec<_>>().join(" "),
@@ -119,11 +119,13 @@ pub fn scaling(r: &Report) -> String {
         "work",
         "cores",
         "speedups_vs_1core",
+        "speedups_in_run",
         "karp_flatt",
         "max_cores",
         "speedup_at_max",
         "efficiency_at_max",
         "serial_fraction",
+        "fit_basis",
     ];
     write(&mut w, &header.map(String::from));
     for s in &r.series {
@@ -141,11 +143,13 @@ pub fn scaling(r: &Report) -> String {
                 s.key.work.clone(),
                 join(&|p| p.cores.to_string()),
                 join(&|p| f(p.speedup)),
+                join(&|p| f(p.in_run)),
                 join(&|p| f(p.karp_flatt)),
                 last.cores.to_string(),
                 f(last.speedup),
                 f(last.efficiency),
                 f(s.serial_fraction),
+                s.basis.map_or("", |b| b.words()).to_string(),
             ],
         );
     }

@@ -179,9 +179,10 @@ const HOW_TO_READ: &str = "
 How to read the tables: a row merges every repetition of one case (experiment × binary × model × variant × cores).
 Latency percentiles come from the repetitions' histograms added together, never from averaged percentiles;
 ops/s is all operations over all wall time, and the spread across repetitions is shown apart (min / median / max).
-*×1 core* is ops/s over the same model's 1-core ops/s, *eff.* that divided by the CPUs used, *K–F* the Karp–Flatt
-serial fraction at that core count; *in-run ×* is the record's own speedup over the `sequential` model of the same run
-(median over repetitions). *Serial fraction* is Amdahl's law fitted by least squares over the core counts.
+*×1 core* is ops/s over the same model's ops/s at one core, *eff.* that divided by the CPUs the model used;
+*in-run ×* is the record's own speedup over the `sequential` model of the same run (median over repetitions).
+*K–F* (Karp–Flatt) is the serial fraction implied at one core count, and the *serial fraction* is Amdahl's law
+fitted by least squares over the core counts, both on the in-run speedup where there is one (else on ×1 core).
 One run on one machine is never the whole truth: compare the spread, and repeat on your own machine.
 ";
 
@@ -360,7 +361,7 @@ fn experiment_section(r: &Report, e: &str, plots: &[Plot], s: &mut String) {
                 opt(p.efficiency, fmt_num)
             },
             opt(p.karp_flatt, fmt_num),
-            opt(c.figure("speedup"), fmt_ratio),
+            opt(p.in_run, fmt_ratio),
             fmt_bytes(c.max_rss_bytes),
             figures_cell(c),
         ]);
@@ -370,19 +371,20 @@ fn experiment_section(r: &Report, e: &str, plots: &[Plot], s: &mut String) {
     let series: Vec<_> = r
         .series
         .iter()
-        .filter(|x| x.key.experiment == e && x.points.iter().any(|p| p.speedup.is_some()))
+        .filter(|x| x.key.experiment == e && x.basis.is_some())
         .collect();
     if !series.is_empty() {
-        let _ = writeln!(s, "\nScaling over one core:\n");
+        let _ = writeln!(s, "\nScaling:\n");
         let mut t = Table::new(&[
             "binary",
             "model",
             "case",
             ">cores",
             ">×1 core",
-            ">efficiency",
+            ">in-run ×",
             ">Karp–Flatt",
             ">serial fraction (Amdahl fit)",
+            "fit on",
         ]);
         let list = |pts: &[Point], f: &dyn Fn(&Point) -> String| {
             pts.iter().map(f).collect::<Vec<_>>().join(", ")
@@ -394,11 +396,13 @@ fn experiment_section(r: &Report, e: &str, plots: &[Plot], s: &mut String) {
                 x.key.case_label(),
                 list(&x.points, &|p| p.cores.to_string()),
                 list(&x.points, &|p| opt(p.speedup, fmt_ratio)),
-                list(&x.points, &|p| opt(p.efficiency, fmt_num)),
+                list(&x.points, &|p| opt(p.in_run, fmt_ratio)),
                 list(&x.points, &|p| opt(p.karp_flatt, fmt_num)),
                 opt(x.serial_fraction, fmt_num),
+                x.basis.map_or("-", |b| b.words()).to_string(),
             ]);
         }
+        t.drop_empty_columns();
         s.push_str(&t.render());
     }
     let mine: Vec<&Plot> = plots.iter().filter(|p| p.experiment() == Some(e)).collect();

@@ -71,7 +71,7 @@ pub fn plan(r: &Report) -> Vec<Plot> {
     let mut speedup: Vec<(String, String)> = r
         .series
         .iter()
-        .filter(|s| s.points.iter().any(|p| p.speedup.is_some()))
+        .filter(|s| s.basis.is_some())
         .map(|s| (s.key.experiment.clone(), s.key.binary.clone()))
         .collect();
     speedup.dedup();
@@ -136,7 +136,7 @@ fn speedup(r: &Report, root: &Area<'_>, experiment: &str, binary: &str) -> DrawR
         .series
         .iter()
         .filter(|s| s.key.experiment == experiment && s.key.binary == binary)
-        .filter(|s| s.points.iter().any(|p| p.speedup.is_some()))
+        .filter(|s| s.basis.is_some())
         .collect();
     let max_cores = series
         .iter()
@@ -144,11 +144,11 @@ fn speedup(r: &Report, root: &Area<'_>, experiment: &str, binary: &str) -> DrawR
         .fold(1.0, f64::max);
     let max_speedup = series
         .iter()
-        .flat_map(|s| s.points.iter().filter_map(|p| p.speedup))
+        .flat_map(|s| s.speedups().into_iter().map(|p| p.1))
         .fold(max_cores, f64::max);
     let mut chart = ChartBuilder::on(root)
         .caption(
-            format!("{binary} {experiment}: speedup over one core"),
+            format!("{binary} {experiment}: speedup against cores"),
             (FONT, 20),
         )
         .margin(14)
@@ -166,7 +166,7 @@ fn speedup(r: &Report, root: &Area<'_>, experiment: &str, binary: &str) -> DrawR
             }
         })
         .x_desc("--cores")
-        .y_desc("speedup (ops/s over the 1-core run)")
+        .y_desc("speedup")
         .draw()?;
     let grey = RGBColor(120, 120, 120);
     chart
@@ -181,13 +181,14 @@ fn speedup(r: &Report, root: &Area<'_>, experiment: &str, binary: &str) -> DrawR
     for (i, s) in series.iter().enumerate() {
         let c = color(i);
         let pts: Vec<(f64, f64)> = s
-            .points
-            .iter()
-            .filter_map(|p| p.speedup.map(|x| (p.cores as f64, x)))
+            .speedups()
+            .into_iter()
+            .map(|(cores, x)| (cores as f64, x))
             .collect();
+        let basis = s.basis.expect("filtered").words();
         chart
             .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))?
-            .label(s.key.label())
+            .label(format!("{} ({basis})", s.key.label()))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], c.stroke_width(2)));
         chart.draw_series(PointSeries::of_element(pts, 3, c.filled(), &|p, s, st| {
             Circle::new(p, s, st)

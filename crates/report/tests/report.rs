@@ -418,6 +418,47 @@ fn claims_follow_the_documented_rules() {
 }
 
 #[test]
+fn c3_judges_scaling_by_the_speedup_over_sequential() {
+    // spawn-per-task is slow on one core, so against its own 1-core run it
+    // seems to scale (3.3×); against sequential it reaches only 1.11×.
+    let mut rs = Vec::new();
+    for (cores, rayon_ns, spt_ns) in [
+        (1, 1_000_000_000, 3_000_000_000),
+        (4, 270_000_000, 900_000_000),
+    ] {
+        for (model, ns) in [("rayon", rayon_ns), ("spawn-per-task", spt_ns)] {
+            rs.push(
+                R::new("thread", "cpu", model)
+                    .variant("balanced")
+                    .cores(cores)
+                    .wall(ns, 1024)
+                    .figure("speedup", 1e9 / ns as f64),
+            );
+        }
+    }
+    let r = Report::new(load(&rs));
+    let c3 = claim(&r, "C3");
+    assert_eq!(c3.status, Status::Holds, "{}", c3.evidence);
+    assert!(
+        c3.evidence
+            .starts_with("thread rayon balanced: 1.00×, 3.70× vs sequential"),
+        "{}",
+        c3.evidence
+    );
+    let spt = r
+        .series
+        .iter()
+        .find(|s| s.key.model == "spawn-per-task")
+        .unwrap();
+    assert_eq!(spt.basis, Some(report::scaling::Basis::Sequential));
+    let kf = spt.at(4).unwrap().karp_flatt.unwrap();
+    assert!(
+        (kf - karp_flatt(1e9 / 9e8, 4.0).unwrap()).abs() < 1e-12,
+        "Karp–Flatt on the in-run speedup"
+    );
+}
+
+#[test]
 fn mixed_verdicts_say_k_of_n_at_the_largest_core_count() {
     let rs = [
         R::new("thread", "gil", "no-gil-threads")
