@@ -8,6 +8,7 @@
 //! - `claims.csv`: the claims table.
 
 use crate::Report;
+use crate::merge::SeriesKey;
 use crate::scaling::{baseline, point};
 
 fn f(v: Option<f64>) -> String {
@@ -27,15 +28,33 @@ fn write(w: &mut csv::Writer<Vec<u8>>, row: &[String]) {
     w.write_record(row).expect("writing to memory cannot fail");
 }
 
+/// The columns that name a series, first in `cases`, `scaling` and `figures`.
+const KEY: [&str; 5] = ["experiment", "binary", "model", "variant", "work"];
+
+/// A writer with the header `KEY` + `rest`.
+fn writer(rest: &[&str]) -> csv::Writer<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header: Vec<String> = KEY.iter().chain(rest).map(|s| s.to_string()).collect();
+    write(&mut w, &header);
+    w
+}
+
+/// The `KEY` columns of a series, then `rest`.
+fn keyed(k: &SeriesKey, rest: Vec<String>) -> Vec<String> {
+    let mut row = vec![
+        k.experiment.clone(),
+        k.binary.clone(),
+        k.model.clone(),
+        k.variant.clone(),
+        k.work.clone(),
+    ];
+    row.extend(rest);
+    row
+}
+
 /// `cases.csv`.
 pub fn cases(r: &Report) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "experiment",
-        "binary",
-        "model",
-        "variant",
-        "work",
+    let mut w = writer(&[
         "cores",
         "parallelism",
         "reps",
@@ -63,18 +82,12 @@ pub fn cases(r: &Report) -> String {
         "efficiency_in_run",
         "max_rss_bytes",
         "checksum",
-    ];
-    write(&mut w, &header.map(String::from));
+    ]);
     for c in &r.cases {
         let p = point(c, baseline(&r.cases, &c.key));
         let h = c.histogram.as_ref();
         let q = |x: f64| u(c.quantile_ns(x));
         let row = vec![
-            c.key.experiment.clone(),
-            c.key.binary.clone(),
-            c.key.model.clone(),
-            c.key.variant.clone(),
-            c.key.work.clone(),
             c.cores.to_string(),
             c.parallelism.to_string(),
             c.reps.to_string(),
@@ -103,20 +116,14 @@ pub fn cases(r: &Report) -> String {
             c.max_rss_bytes.to_string(),
             c.checksums.iter().cloned().collect::<Vec<_>>().join(" "),
         ];
-        write(&mut w, &row);
+        write(&mut w, &keyed(&c.key, row));
     }
     to_string(w)
 }
 
 /// `scaling.csv`.
 pub fn scaling(r: &Report) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "experiment",
-        "binary",
-        "model",
-        "variant",
-        "work",
+    let mut w = writer(&[
         "cores",
         "speedups_vs_1core",
         "speedups_in_run",
@@ -126,8 +133,7 @@ pub fn scaling(r: &Report) -> String {
         "efficiency_at_max",
         "serial_fraction",
         "fit_basis",
-    ];
-    write(&mut w, &header.map(String::from));
+    ]);
     for s in &r.series {
         let join = |g: &dyn Fn(&crate::scaling::Point) -> String| {
             s.points.iter().map(g).collect::<Vec<_>>().join(";")
@@ -135,22 +141,20 @@ pub fn scaling(r: &Report) -> String {
         let last = s.last();
         write(
             &mut w,
-            &[
-                s.key.experiment.clone(),
-                s.key.binary.clone(),
-                s.key.model.clone(),
-                s.key.variant.clone(),
-                s.key.work.clone(),
-                join(&|p| p.cores.to_string()),
-                join(&|p| f(p.speedup)),
-                join(&|p| f(p.in_run)),
-                join(&|p| f(p.karp_flatt)),
-                last.cores.to_string(),
-                f(last.speedup),
-                f(last.efficiency),
-                f(s.serial_fraction),
-                s.basis.map_or("", |b| b.words()).to_string(),
-            ],
+            &keyed(
+                &s.key,
+                vec![
+                    join(&|p| p.cores.to_string()),
+                    join(&|p| f(p.speedup)),
+                    join(&|p| f(p.in_run)),
+                    join(&|p| f(p.karp_flatt)),
+                    last.cores.to_string(),
+                    f(last.speedup),
+                    f(last.efficiency),
+                    f(s.serial_fraction),
+                    s.basis.map_or("", |b| b.words()).to_string(),
+                ],
+            ),
         );
     }
     to_string(w)
@@ -158,39 +162,23 @@ pub fn scaling(r: &Report) -> String {
 
 /// `figures.csv`.
 pub fn figures(r: &Report) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "experiment",
-        "binary",
-        "model",
-        "variant",
-        "work",
-        "cores",
-        "figure",
-        "reps",
-        "min",
-        "median",
-        "max",
-    ];
-    write(&mut w, &header.map(String::from));
+    let mut w = writer(&["cores", "figure", "reps", "min", "median", "max"]);
     for c in &r.cases {
         for (name, vals) in &c.figures {
             let sp = crate::merge::Spread::of(vals).expect("a figure has values");
             write(
                 &mut w,
-                &[
-                    c.key.experiment.clone(),
-                    c.key.binary.clone(),
-                    c.key.model.clone(),
-                    c.key.variant.clone(),
-                    c.key.work.clone(),
-                    c.cores.to_string(),
-                    name.clone(),
-                    vals.len().to_string(),
-                    sp.min.to_string(),
-                    sp.median.to_string(),
-                    sp.max.to_string(),
-                ],
+                &keyed(
+                    &c.key,
+                    vec![
+                        c.cores.to_string(),
+                        name.clone(),
+                        vals.len().to_string(),
+                        sp.min.to_string(),
+                        sp.median.to_string(),
+                        sp.max.to_string(),
+                    ],
+                ),
             );
         }
     }

@@ -228,7 +228,10 @@ fn provenance(r: &Report, s: &mut String) {
         } else {
             ""
         };
-        e.0.insert(format!("{}{dirty}", &m.git_rev[..m.git_rev.len().min(12)]));
+        e.0.insert(format!(
+            "{}{dirty}",
+            m.git_rev.chars().take(12).collect::<String>()
+        ));
         if m.timestamp < e.1 {
             e.1 = m.timestamp.clone();
         }

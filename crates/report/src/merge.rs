@@ -138,19 +138,25 @@ pub(crate) fn param_text(v: &Value) -> String {
     }
 }
 
+/// Experiment, binary, model and variant of a record.
+type Id = (String, String, String, String);
+
+fn id(r: &harness::Record) -> Id {
+    (
+        r.experiment.clone(),
+        r.binary.clone(),
+        r.model.clone(),
+        r.variant.clone(),
+    )
+}
+
 /// The parameter names that split otherwise equal series: those with two or
 /// more values among records of the same experiment, binary, model and variant.
-fn work_params(loaded: &[Loaded]) -> BTreeMap<(String, String, String, String), Vec<String>> {
-    let mut values: BTreeMap<_, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+fn work_params(loaded: &[Loaded]) -> BTreeMap<Id, Vec<String>> {
+    let mut values: BTreeMap<Id, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     for l in loaded {
         let r = &l.record;
-        let id = (
-            r.experiment.clone(),
-            r.binary.clone(),
-            r.model.clone(),
-            r.variant.clone(),
-        );
-        let slot = values.entry(id).or_default();
+        let slot = values.entry(id(r)).or_default();
         for (k, v) in &r.params {
             if !NOT_WORK.contains(&k.as_str()) {
                 slot.entry(k.clone()).or_default().insert(param_text(v));
@@ -176,12 +182,7 @@ pub fn merge(loaded: &[Loaded]) -> Vec<Case> {
     let mut groups: BTreeMap<(SeriesKey, u64), Vec<usize>> = BTreeMap::new();
     for (i, l) in loaded.iter().enumerate() {
         let r = &l.record;
-        let id = (
-            r.experiment.clone(),
-            r.binary.clone(),
-            r.model.clone(),
-            r.variant.clone(),
-        );
+        let id = id(r);
         let work = split
             .get(&id)
             .map(|keys| {

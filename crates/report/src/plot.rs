@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::anyhow;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::Report;
@@ -126,6 +127,33 @@ pub fn render(r: &Report, plot: &Plot) -> anyhow::Result<String> {
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 type DrawResult = Result<(), Box<dyn std::error::Error + 'static>>;
 
+type Chart<'a, Y> = ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, Y>>;
+
+/// Draws a labelled line.
+fn line<'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut Chart<'a, Y>,
+    pts: Vec<(f64, f64)>,
+    c: RGBColor,
+    label: String,
+) -> DrawResult {
+    chart
+        .draw_series(LineSeries::new(pts, c.stroke_width(2)))?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], c.stroke_width(2)));
+    Ok(())
+}
+
+/// Draws the legend, top left.
+fn legend<'a, Y: Ranged<ValueType = f64>>(chart: &mut Chart<'a, Y>) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
 fn color(i: usize) -> RGBColor {
     let c = Palette99::pick(i).to_rgba();
     RGBColor(c.0, c.1, c.2)
@@ -186,21 +214,17 @@ fn speedup(r: &Report, root: &Area<'_>, experiment: &str, binary: &str) -> DrawR
             .map(|(cores, x)| (cores as f64, x))
             .collect();
         let basis = s.basis.expect("filtered").words();
-        chart
-            .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))?
-            .label(format!("{} ({basis})", s.key.label()))
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], c.stroke_width(2)));
+        line(
+            &mut chart,
+            pts.clone(),
+            c,
+            format!("{} ({basis})", s.key.label()),
+        )?;
         chart.draw_series(PointSeries::of_element(pts, 3, c.filled(), &|p, s, st| {
             Circle::new(p, s, st)
         }))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    legend(&mut chart)
 }
 
 /// `x` nines as a quantile: 0 → 0, 1 → 0.9, 2 → 0.99, …
@@ -260,19 +284,9 @@ fn latency(r: &Report, root: &Area<'_>, experiment: &str) -> DrawResult {
         .y_label_formatter(&|v| fmt_ns(*v))
         .draw()?;
     for (i, (label, pts)) in curves.into_iter().enumerate() {
-        let c = color(i);
-        chart
-            .draw_series(LineSeries::new(pts, c.stroke_width(2)))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], c.stroke_width(2)));
+        line(&mut chart, pts, color(i), label)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    legend(&mut chart)
 }
 
 fn memory(r: &Report, root: &Area<'_>) -> DrawResult {
