@@ -686,3 +686,43 @@ fn a_run_folder_becomes_summary_csv_and_svg_and_raw_is_untouched() {
             predicate::str::contains("## Claims").and(predicate::str::contains("| thread | rayon")),
         );
 }
+
+/// `scripts/sweep`, which feeds `report`: its experiment table parses, and bad flags exit 2.
+fn sweep_script() -> Command {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sweep");
+    let mut c = Command::new("bash");
+    c.arg(script);
+    c
+}
+
+#[test]
+fn the_sweep_plans_its_table_and_refuses_bad_flags() {
+    // --plan builds nothing and runs nothing; rows whose binary is not built are skipped with a note.
+    sweep_script()
+        .args(["--plan", "--quick"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("panic").not());
+    sweep_script()
+        .args([
+            "--plan",
+            "--cores-list",
+            "1",
+            "--only",
+            "^thread (cpu|spawn)$",
+        ])
+        .assert()
+        .success();
+    for bad in [
+        &["--reps", "0"][..],
+        &["--cores-list", "0"],
+        &["--cores-list", "100000"],
+        &["--frobnicate"],
+    ] {
+        sweep_script()
+            .args(bad)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("sweep: "));
+    }
+}
