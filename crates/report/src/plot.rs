@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use anyhow::anyhow;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::Report;
 use crate::claims::MEMORY_FIGURES;
@@ -290,7 +291,8 @@ fn latency(r: &Report, root: &Area<'_>, experiment: &str) -> DrawResult {
 }
 
 fn memory(r: &Report, root: &Area<'_>) -> DrawResult {
-    // Each series at its largest core count.
+    // One bar per binary and model (at its largest core count), longest first
+    // down the chart; each labelled at its end, so names need no axis.
     let mut bars: BTreeMap<String, f64> = BTreeMap::new();
     for c in r.cases.iter().filter(|c| c.key.experiment == "memory") {
         if let Some(v) = memory_figure(c) {
@@ -298,38 +300,35 @@ fn memory(r: &Report, root: &Area<'_>) -> DrawResult {
         }
     }
     let bars: Vec<(String, f64)> = bars.into_iter().collect();
-    let lo = bars.iter().map(|b| b.1).fold(f64::MAX, f64::min).max(1.0) / 2.0;
-    let hi = bars.iter().map(|b| b.1).fold(1.0, f64::max) * 2.0;
-    let n = bars.len();
+    let n = bars.len() as f64;
+    let lo = bars.iter().map(|b| b.1).fold(f64::MAX, f64::min).max(1.0) / 4.0;
+    // Room on the right (on a log axis) for the label after the longest bar.
+    let hi = bars.iter().map(|b| b.1).fold(1.0, f64::max) * 200.0;
     let mut chart = ChartBuilder::on(root)
         .caption("resident memory per live unit", (FONT, 20))
         .margin(14)
         .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d((0..n).into_segmented(), (lo..hi).log_scale())?;
-    let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+        .y_label_area_size(10)
+        .build_cartesian_2d((lo..hi).log_scale(), 0.0..n)?;
     chart
         .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n.max(1))
-        .x_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
-            _ => String::new(),
-        })
-        .y_desc("bytes per unit (log)")
-        .y_label_formatter(&|v| fmt_bytes(*v))
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_desc("bytes per unit (log scale)")
+        .x_label_formatter(&|v| fmt_bytes(*v))
         .draw()?;
-    chart.draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
-        let c = color(i);
-        let mut bar = Rectangle::new(
-            [
-                (SegmentValue::Exact(i), lo),
-                (SegmentValue::Exact(i + 1), *v),
-            ],
-            c.mix(0.8).filled(),
-        );
-        bar.set_margin(0, 0, 12, 12);
-        bar
-    }))?;
+    let label = TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    for (i, (name, v)) in bars.iter().enumerate() {
+        let y = n - i as f64 - 1.0;
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(lo, y + 0.2), (*v, y + 0.8)],
+            color(i).mix(0.8).filled(),
+        )))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{name}: {}", fmt_bytes(*v)),
+            (*v * 1.15, y + 0.5),
+            label.clone(),
+        )))?;
+    }
     Ok(())
 }
