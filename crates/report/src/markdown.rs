@@ -183,6 +183,8 @@ ops/s is all operations over all wall time, and the spread across repetitions is
 *in-run ×* is the record's own speedup over the `sequential` model of the same run (median over repetitions).
 *K–F* (Karp–Flatt) is the serial fraction implied at one core count, and the *serial fraction* is Amdahl's law
 fitted by least squares over the core counts, both on the in-run speedup where there is one (else on ×1 core).
+Claims: a claim the binaries decide is decided at the largest core count where a record decides it (the seed's own
+case first), *held in k of n*; C3, C7, C10 and C12 are computed here from the numbers of several core counts or binaries.
 One run on one machine is never the whole truth: compare the spread, and repeat on your own machine.
 ";
 
