@@ -37,6 +37,7 @@ pub use placement::Placement;
 pub use record::{Latency, Record, SCHEMA, Verdict};
 pub use sample::{Schedule, Timer};
 pub use session::{Case, Outcome, Session};
+pub use ui::{fmt_ns, fmt_si};
 
 use std::process::ExitCode;
 

@@ -1,0 +1,728 @@
+//! Tests of `report` on synthetic records with known histograms: snapshots of
+//! the tables and CSV files, the Amdahl fit, histogram merging, the claims
+//! rules, and the errors for bad input (file and line, exit 2).
+//!
+//! Snapshots live in `tests/snapshots/`; after an intended change of output,
+//! regenerate them with `UPDATE_SNAPSHOTS=1 cargo test -p conpar-report` and
+//! review the diff.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use assert_cmd::Command;
+use harness::machine::Machine;
+use harness::record::CtxSwitches;
+use harness::{Latency, Record, SCHEMA, Verdict, hist};
+use predicates::prelude::*;
+use report::Report;
+use report::claims::Status;
+use report::load::{Loaded, parse_jsonl};
+use report::scaling::{amdahl_fit, amdahl_speedup, karp_flatt};
+
+fn machine() -> Machine {
+    Machine {
+        cpu_model: "Test CPU".into(),
+        online_cpus: "0-15".into(),
+        allowed_cpus: "0-15".into(),
+        allowed_cpu_count: 16,
+        mem_total_bytes: 64 << 30,
+        kernel: "Linux 6.0".into(),
+        hostname: "testhost".into(),
+        virtualization: String::new(),
+        rustc: "rustc 1.88.0".into(),
+        crates: BTreeMap::new(),
+        git_rev: "0123456789abcdef0123456789abcdef01234567".into(),
+        git_dirty: "false".into(),
+        argv: vec!["test".into()],
+        timestamp: "2026-01-01T00:00:00Z".into(),
+        profile: "release".into(),
+    }
+}
+
+/// A synthetic record; `samples` (nanoseconds) become its histogram.
+struct R {
+    binary: &'static str,
+    experiment: &'static str,
+    model: &'static str,
+    variant: &'static str,
+    cores: u64,
+    wall_ns: u64,
+    ops: u64,
+    samples: Vec<u64>,
+    figures: Vec<(&'static str, f64)>,
+    params: Vec<(&'static str, serde_json::Value)>,
+    verdict: Option<Verdict>,
+}
+
+impl R {
+    fn new(binary: &'static str, experiment: &'static str, model: &'static str) -> R {
+        R {
+            binary,
+            experiment,
+            model,
+            variant: "",
+            cores: 1,
+            wall_ns: 1_000_000_000,
+            ops: 1000,
+            samples: Vec::new(),
+            figures: Vec::new(),
+            params: Vec::new(),
+            verdict: None,
+        }
+    }
+    fn variant(mut self, v: &'static str) -> R {
+        self.variant = v;
+        self
+    }
+    fn cores(mut self, c: u64) -> R {
+        self.cores = c;
+        self
+    }
+    fn wall(mut self, ns: u64, ops: u64) -> R {
+        self.wall_ns = ns;
+        self.ops = ops;
+        self
+    }
+    fn samples(mut self, s: Vec<u64>) -> R {
+        self.samples = s;
+        self
+    }
+    fn figure(mut self, k: &'static str, v: f64) -> R {
+        self.figures.push((k, v));
+        self
+    }
+    fn param(mut self, k: &'static str, v: impl Into<serde_json::Value>) -> R {
+        self.params.push((k, v.into()));
+        self
+    }
+    fn verdict(mut self, claim: &str, holds: bool, text: &str) -> R {
+        self.verdict = Some(Verdict::new(claim, holds, text));
+        self
+    }
+    fn record(&self) -> Record {
+        let mut params: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        params.insert("cores".into(), self.cores.into());
+        params.insert("seed".into(), 42.into());
+        for (k, v) in &self.params {
+            params.insert(k.to_string(), v.clone());
+        }
+        let latency = (!self.samples.is_empty()).then(|| {
+            let mut h = hist::new();
+            self.samples.iter().for_each(|&s| hist::record(&mut h, s));
+            Latency::from_histogram(&h).unwrap()
+        });
+        Record {
+            schema: SCHEMA,
+            binary: self.binary.into(),
+            experiment: self.experiment.into(),
+            model: self.model.into(),
+            variant: self.variant.into(),
+            rep: 0,
+            params,
+            cpus: (0..self.cores as usize).collect(),
+            wall_ns: self.wall_ns,
+            cpu_user_ns: self.wall_ns,
+            cpu_sys_ns: 0,
+            max_rss_bytes: 4 << 20,
+            ctx_switches: CtxSwitches::default(),
+            ops: self.ops,
+            ops_per_s: self.ops as f64 / (self.wall_ns as f64 / 1e9),
+            checksum: Some("0x00000000000000aa".into()),
+            figures: self
+                .figures
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            latency,
+            verdict: self.verdict.clone(),
+            harness_overhead_ns: 25.0,
+            machine: machine(),
+        }
+    }
+}
+
+fn jsonl(rs: &[R]) -> String {
+    rs.iter()
+        .map(|r| r.record().to_json_line() + "\n")
+        .collect()
+}
+
+fn load(rs: &[R]) -> Vec<Loaded> {
+    parse_jsonl(&jsonl(rs), "synthetic.jsonl").unwrap()
+}
+
+/// Amdahl's wall time for `p` cores: a second of work with serial fraction `s`.
+fn amdahl_wall(s: f64, p: u64) -> u64 {
+    (1e9 * (s + (1.0 - s) / p as f64)).round() as u64
+}
+
+/// A small sweep: cpu on 1, 2, 4 cores (two repetitions, two models), with
+/// latency-sampled pingpong, memory, kitchen and race records and verdicts.
+fn sweep() -> Vec<R> {
+    let mut rs = Vec::new();
+    for cores in [1, 2, 4] {
+        for rep in 0..2u64 {
+            let jitter = rep * 1_000_000;
+            rs.push(
+                R::new("thread", "cpu", "sequential")
+                    .variant("balanced")
+                    .cores(cores)
+                    .param("workers", 1)
+                    .param("tasks", 1024)
+                    .wall(1_000_000_000 + jitter, 1024),
+            );
+            // rayon follows Amdahl with s = 0.05.
+            let wall = amdahl_wall(0.05, cores) + jitter;
+            let mut r = R::new("thread", "cpu", "rayon")
+                .variant("balanced")
+                .cores(cores)
+                .param("workers", cores)
+                .param("tasks", 1024)
+                .wall(wall, 1024)
+                .figure("speedup", 1e9 / wall as f64)
+                .figure("efficiency", 1e9 / wall as f64 / cores as f64);
+            r = match cores {
+                1 => r.verdict("C2", true, "no speedup on one core"),
+                _ => r.verdict("C3", rep == 0, "speedup on more cores"),
+            };
+            rs.push(r);
+        }
+    }
+    for (variant, base) in [("same-cpu", 5_000u64), ("cross-cpu", 40_000)] {
+        rs.push(
+            R::new("thread", "pingpong", "pipe")
+                .variant(variant)
+                .cores(2)
+                .param("placement", variant)
+                .samples((0..100).map(|i| base + i * 10).collect())
+                .wall(1_000_000_000, 100),
+        );
+    }
+    rs.push(
+        R::new("thread", "memory", "std-thread")
+            .figure("bytes_per_unit", 9830.0)
+            .param("tasks", 10_000)
+            .wall(50_000_000, 10_000),
+    );
+    for (orders, holds) in [(30, false), (300, true)] {
+        rs.push(
+            R::new("thread", "kitchen", "thread-per-order")
+                .cores(3)
+                .param("orders", orders)
+                .samples(vec![40_000_000, 52_000_000])
+                .wall(60_000_000, orders)
+                .verdict("C4", holds, &format!("{orders} orders")),
+        );
+    }
+    rs.push(
+        R::new("thread", "race", "load-store")
+            .cores(2)
+            .figure("lost_updates", 500.0)
+            .verdict("C9", true, "load-store lost 500"),
+    );
+    rs
+}
+
+/// Compares `text` with `tests/snapshots/<name>`, or rewrites it with UPDATE_SNAPSHOTS=1.
+fn snapshot(name: &str, text: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; create it with UPDATE_SNAPSHOTS=1", path.display()));
+    if want != text {
+        let first = want
+            .lines()
+            .zip(text.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(want.lines().count().min(text.lines().count()));
+        panic!(
+            "{name} differs from its snapshot at line {}:\n  want: {:?}\n  got:  {:?}\n\
+             (run UPDATE_SNAPSHOTS=1 cargo test -p conpar-report and review the diff if the change is intended)",
+            first + 1,
+            want.lines().nth(first),
+            text.lines().nth(first)
+        );
+    }
+}
+
+#[test]
+fn tables_and_csv_match_their_snapshots() {
+    let r = Report::new(load(&sweep()));
+    let plots = report::plot::plan(&r);
+    snapshot("summary.md", &r.summary(&plots));
+    snapshot("cases.csv", &report::csv_out::cases(&r));
+    snapshot("scaling.csv", &report::csv_out::scaling(&r));
+    snapshot("figures.csv", &report::csv_out::figures(&r));
+    snapshot("claims.csv", &report::csv_out::claims(&r));
+}
+
+#[test]
+fn amdahl_fit_recovers_a_known_serial_fraction() {
+    for s in [0.0, 0.02, 0.1, 0.5] {
+        let pts: Vec<(f64, f64)> = [1.0, 2.0, 4.0, 8.0, 16.0]
+            .iter()
+            .map(|&p| (p, amdahl_speedup(s, p)))
+            .collect();
+        let fit = amdahl_fit(&pts).unwrap();
+        assert!((fit - s).abs() < 1e-12, "s = {s}, fit {fit}");
+        for &(p, x) in &pts[1..] {
+            assert!((karp_flatt(x, p).unwrap() - s).abs() < 1e-12);
+        }
+    }
+    assert_eq!(amdahl_fit(&[(1.0, 1.0)]), None, "one core decides nothing");
+    assert_eq!(karp_flatt(1.0, 1.0), None);
+}
+
+#[test]
+fn the_fit_over_records_recovers_the_serial_fraction_of_their_wall_times() {
+    let rs: Vec<R> = [1, 2, 4, 8, 16]
+        .into_iter()
+        .map(|p| {
+            R::new("thread", "cpu", "rayon")
+                .cores(p)
+                .wall(amdahl_wall(0.1, p), 1024)
+        })
+        .collect();
+    let mut all = rs;
+    all.push(
+        R::new("thread", "cpu", "rayon")
+            .cores(16)
+            .wall(amdahl_wall(0.1, 16), 1024),
+    );
+    let r = Report::new(load(&all));
+    assert_eq!(r.series.len(), 1);
+    let s = r.series[0].serial_fraction.unwrap();
+    assert!((s - 0.1).abs() < 1e-6, "fitted {s}");
+    assert_eq!(r.series[0].at(16).unwrap().parallelism, 16);
+    assert_eq!(
+        r.cases.iter().find(|c| c.cores == 16).unwrap().reps,
+        2,
+        "two records at 16 cores are two repetitions"
+    );
+}
+
+#[test]
+fn merging_two_histograms_equals_recording_all_samples_into_one() {
+    let a: Vec<u64> = (1..=500).map(|i| i * 37).collect();
+    let b: Vec<u64> = (1..=300).map(|i| 1_000_000 + i * i * 11).collect();
+    let rs = [
+        R::new("thread", "spawn", "std-spawn").samples(a.clone()),
+        R::new("thread", "spawn", "std-spawn").samples(b.clone()),
+    ];
+    let r = Report::new(load(&rs));
+    assert_eq!(r.cases.len(), 1);
+    let merged = r.cases[0].histogram.as_ref().unwrap();
+    let mut all = hist::new();
+    a.iter().chain(&b).for_each(|&v| hist::record(&mut all, v));
+    assert_eq!(merged.len(), all.len());
+    for q in [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0] {
+        assert_eq!(
+            merged.value_at_quantile(q),
+            all.value_at_quantile(q),
+            "q {q}"
+        );
+    }
+    let pairs = |h: &hdrhistogram::Histogram<u64>| -> Vec<(u64, u64)> {
+        h.iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect()
+    };
+    assert_eq!(pairs(merged), pairs(&all));
+    // The median of the merged samples is not the mean of the two medians.
+    let mean_of_medians = (a[a.len() / 2] + b[b.len() / 2]) / 2;
+    assert_ne!(merged.value_at_quantile(0.5), mean_of_medians);
+}
+
+#[test]
+fn repetitions_keep_their_spread_apart() {
+    let rs = [
+        R::new("thread", "cpu", "pool").wall(1_000_000_000, 100),
+        R::new("thread", "cpu", "pool").wall(2_000_000_000, 100),
+        R::new("thread", "cpu", "pool").wall(4_000_000_000, 100),
+    ];
+    let r = Report::new(load(&rs));
+    let c = &r.cases[0];
+    assert_eq!(c.reps, 3);
+    assert_eq!(c.ops_per_s_spread.min, 25.0);
+    assert_eq!(c.ops_per_s_spread.median, 50.0);
+    assert_eq!(c.ops_per_s_spread.max, 100.0);
+    // Merged ops/s is all ops over all wall time, not a mean of rates.
+    assert!((c.ops_per_s() - 300.0 / 7.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_parameter_that_differs_splits_the_case() {
+    let r = Report::new(load(&sweep()));
+    let kitchen: Vec<_> = r
+        .cases
+        .iter()
+        .filter(|c| c.key.experiment == "kitchen")
+        .map(|c| c.key.work.as_str())
+        .collect();
+    assert_eq!(kitchen, ["orders=30", "orders=300"]);
+    let cpu_work: Vec<_> = r
+        .cases
+        .iter()
+        .filter(|c| c.key.experiment == "cpu")
+        .map(|c| c.key.work.as_str())
+        .collect();
+    assert!(
+        cpu_work.iter().all(|w| w.is_empty()),
+        "workers follows cores and never splits: {cpu_work:?}"
+    );
+}
+
+fn claim(r: &Report, id: &str) -> report::claims::ClaimRow {
+    r.claims.iter().find(|c| c.id == id).unwrap().clone()
+}
+
+#[test]
+fn claims_follow_the_documented_rules() {
+    let r = Report::new(load(&sweep()));
+    assert_eq!(r.claims.len(), 12);
+    let ids: Vec<&str> = r.claims.iter().map(|c| c.id).collect();
+    assert_eq!(
+        ids,
+        [
+            "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10", "C11", "C12"
+        ]
+    );
+    // C2 at 1 core: held in both repetitions.
+    let c2 = claim(&r, "C2");
+    assert_eq!(c2.status, Status::Holds);
+    assert!(c2.basis.contains("held in 2 of 2"), "{}", c2.basis);
+    // C3 is computed from the sweep; the binaries' verdicts (1 of 2 at 4 cores) are shown beside.
+    let c3 = claim(&r, "C3");
+    assert_eq!(c3.status, Status::Holds, "{}", c3.evidence);
+    assert!(c3.evidence.contains("rayon"), "{}", c3.evidence);
+    assert!(c3.basis.contains("held in 1 of 2"), "{}", c3.basis);
+    // C4: the seed's case (3 cores, 300 orders) decides, not the 30-order run.
+    let c4 = claim(&r, "C4");
+    assert_eq!(c4.status, Status::Holds);
+    assert!(c4.basis.contains("the seed's case"), "{}", c4.basis);
+    // Missing experiments are "not measured", naming what must run.
+    for id in ["C1", "C5", "C6", "C8", "C11", "C12"] {
+        let c = claim(&r, id);
+        assert_eq!(c.status, Status::NotMeasured, "{id}");
+        assert!(c.basis.starts_with("needs "), "{id}: {}", c.basis);
+    }
+    // C7 and C10 need another binary than thread.
+    assert_eq!(claim(&r, "C7").status, Status::NotMeasured);
+    assert!(claim(&r, "C7").basis.contains("thread memory"));
+}
+
+#[test]
+fn c3_judges_scaling_by_the_speedup_over_sequential() {
+    // spawn-per-task is slow on one core, so against its own 1-core run it
+    // seems to scale (3.3×); against sequential it reaches only 1.11×.
+    let mut rs = Vec::new();
+    for (cores, rayon_ns, spt_ns) in [
+        (1, 1_000_000_000, 3_000_000_000),
+        (4, 270_000_000, 900_000_000),
+    ] {
+        for (model, ns) in [("rayon", rayon_ns), ("spawn-per-task", spt_ns)] {
+            rs.push(
+                R::new("thread", "cpu", model)
+                    .variant("balanced")
+                    .cores(cores)
+                    .wall(ns, 1024)
+                    .figure("speedup", 1e9 / ns as f64),
+            );
+        }
+    }
+    let r = Report::new(load(&rs));
+    let c3 = claim(&r, "C3");
+    assert_eq!(c3.status, Status::Holds, "{}", c3.evidence);
+    assert!(
+        c3.evidence
+            .starts_with("thread rayon balanced: 1.00×, 3.70× vs sequential"),
+        "{}",
+        c3.evidence
+    );
+    let spt = r
+        .series
+        .iter()
+        .find(|s| s.key.model == "spawn-per-task")
+        .unwrap();
+    assert_eq!(spt.basis, Some(report::scaling::Basis::Sequential));
+    let kf = spt.at(4).unwrap().karp_flatt.unwrap();
+    assert!(
+        (kf - karp_flatt(1e9 / 9e8, 4.0).unwrap()).abs() < 1e-12,
+        "Karp–Flatt on the in-run speedup"
+    );
+}
+
+#[test]
+fn mixed_verdicts_say_k_of_n_at_the_largest_core_count() {
+    let rs = [
+        R::new("thread", "gil", "no-gil-threads")
+            .cores(2)
+            .verdict("C11", false, "two"),
+        R::new("thread", "gil", "no-gil-threads")
+            .cores(4)
+            .verdict("C11", true, "four a"),
+        R::new("thread", "gil", "no-gil-threads")
+            .cores(4)
+            .verdict("C11", false, "four b"),
+        R::new("thread", "gil", "no-gil-threads")
+            .cores(4)
+            .verdict("C11", true, "four c"),
+    ];
+    let c = claim(&Report::new(load(&rs)), "C11");
+    assert_eq!(c.status, Status::Mixed);
+    assert_eq!(c.basis, "gil at 4 core(s): held in 2 of 3 run(s)");
+    assert!(c.evidence.contains("four c"), "the latest record speaks");
+}
+
+#[test]
+fn cross_binary_claims_are_computed_from_the_numbers() {
+    let spawn =
+        |b: &'static str, m: &'static str, ns: u64| R::new(b, "spawn", m).samples(vec![ns; 50]);
+    let mem = |b: &'static str, m: &'static str, bytes: f64| {
+        R::new(b, "memory", m).figure("bytes_per_unit", bytes)
+    };
+    let pp = |b: &'static str, m: &'static str, ns: u64| {
+        R::new(b, "pingpong", m)
+            .variant("same-cpu")
+            .param("placement", "same-cpu")
+            .samples(vec![ns; 50])
+    };
+    let mut rs = vec![
+        spawn("process", "fork-exit", 150_000),
+        spawn("process", "posix-spawn", 400_000),
+        spawn("thread", "std-spawn", 30_000),
+        spawn("coroutine", "tokio", 400),
+        mem("process", "fork", 200_000.0),
+        mem("thread", "std-thread", 10_000.0),
+        mem("coroutine", "tokio", 400.0),
+        pp("thread", "pipe", 5_000),
+        pp("coroutine", "tokio-channel", 300),
+    ];
+    let r = Report::new(load(&rs));
+    let c7 = claim(&r, "C7");
+    assert_eq!(c7.status, Status::Holds, "{}", c7.evidence);
+    assert!(
+        c7.evidence.contains("fork-exit"),
+        "cheapest model: {}",
+        c7.evidence
+    );
+    assert!(
+        c7.evidence.contains("process/thread 5.00×"),
+        "{}",
+        c7.evidence
+    );
+    assert!(
+        c7.evidence.contains("thread/coroutine 75.0×"),
+        "{}",
+        c7.evidence
+    );
+    let c10 = claim(&r, "C10");
+    assert_eq!(c10.status, Status::Holds, "{}", c10.evidence);
+    assert!(c10.evidence.contains("same-cpu"), "{}", c10.evidence);
+    // A coroutine spawn dearer than a thread's breaks the order: C7 no longer holds in full.
+    rs[3] = spawn("coroutine", "tokio", 90_000);
+    let c7 = claim(&Report::new(load(&rs)), "C7");
+    assert_eq!(c7.status, Status::Mixed, "{}", c7.evidence);
+}
+
+#[test]
+fn echo_servers_are_compared_at_the_most_connections_all_served() {
+    let echo = |b: &'static str, m: &'static str, conns: u64, ops: u64| {
+        R::new(b, "echo", m)
+            .variant(if conns == 10 { "10" } else { "1000" })
+            .param("connections", conns)
+            .samples(vec![50_000; 20])
+            .wall(1_000_000_000, ops)
+    };
+    let rs = [
+        echo("blocking-io", "thread-per-connection", 10, 90_000),
+        echo("blocking-io", "thread-per-connection", 1000, 80_000),
+        echo("nonblocking-socket", "epoll", 10, 120_000),
+        echo("nonblocking-socket", "epoll", 1000, 150_000),
+    ];
+    let c = claim(&Report::new(load(&rs)), "C12");
+    assert_eq!(c.status, Status::Holds);
+    assert!(
+        c.evidence.starts_with("at 1000 connections"),
+        "{}",
+        c.evidence
+    );
+    assert!(c.evidence.contains("150 k req/s"), "{}", c.evidence);
+}
+
+fn bin() -> Command {
+    Command::cargo_bin("report").unwrap()
+}
+
+#[test]
+fn a_malformed_record_is_refused_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = jsonl(&sweep()[..2]);
+    let cases = [
+        (
+            "garbage.jsonl",
+            format!("{good}\n{{not json\n"),
+            ":4: not JSON",
+        ),
+        (
+            "schema.jsonl",
+            format!("{good}{}\n", r#"{"schema":99,"binary":"thread"}"#),
+            ":3: record schema 99 is not the supported schema 1",
+        ),
+        (
+            "nofield.jsonl",
+            format!("{}\n{good}", r#"{"schema":1,"binary":"thread"}"#),
+            ":1: malformed record",
+        ),
+        (
+            "foreign.jsonl",
+            "{\"hello\":1}\n".to_string(),
+            ":1: not a conpar record",
+        ),
+    ];
+    for (name, text, want) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &text).unwrap();
+        bin()
+            .arg(&path)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("{name}{want}")));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "the file is left as it was"
+        );
+    }
+    let sampled = sweep().into_iter().find(|r| !r.samples.is_empty());
+    let mut bad_hist = sampled.unwrap().record();
+    bad_hist.latency.as_mut().unwrap().histogram = "bm90IGEgaGlzdG9ncmFt".into();
+    let path = dir.path().join("hist.jsonl");
+    std::fs::write(&path, bad_hist.to_json_line() + "\n").unwrap();
+    bin()
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("hist.jsonl:1: histogram is not"));
+}
+
+#[test]
+fn missing_paths_and_empty_input_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    bin()
+        .arg(dir.path().join("nope.jsonl"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nope.jsonl"));
+    bin()
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no *.jsonl"));
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "\n").unwrap();
+    bin()
+        .arg(&empty)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no records"));
+    bin().assert().code(2);
+}
+
+#[test]
+fn a_run_folder_becomes_summary_csv_and_svg_and_raw_is_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(run.join("raw")).unwrap();
+    let mut a = sweep();
+    let b = a.split_off(12);
+    let (ta, tb) = (jsonl(&a), jsonl(&b));
+    std::fs::write(run.join("raw/thread-cpu.jsonl"), &ta).unwrap();
+    std::fs::write(run.join("raw/thread-rest.jsonl"), &tb).unwrap();
+    bin().arg(&run).arg("--out").arg(&run).assert().success();
+    for f in [
+        "summary.md",
+        "cases.csv",
+        "scaling.csv",
+        "figures.csv",
+        "claims.csv",
+        "speedup-cpu-thread.svg",
+        "latency-pingpong.svg",
+        "latency-kitchen.svg",
+        "memory-per-unit.svg",
+    ] {
+        let text = std::fs::read_to_string(run.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        if f.ends_with(".svg") {
+            assert!(
+                text.starts_with("<svg") && text.trim_end().ends_with("</svg>"),
+                "{f}"
+            );
+        }
+    }
+    let svg = std::fs::read_to_string(run.join("speedup-cpu-thread.svg")).unwrap();
+    assert!(svg.contains("ideal (linear)") && svg.contains("rayon balanced"));
+    let summary = std::fs::read_to_string(run.join("summary.md")).unwrap();
+    assert!(summary.contains("![speedup-cpu-thread](speedup-cpu-thread.svg)"));
+    assert_eq!(
+        std::fs::read_to_string(run.join("raw/thread-cpu.jsonl")).unwrap(),
+        ta
+    );
+    assert_eq!(
+        std::fs::read_to_string(run.join("raw/thread-rest.jsonl")).unwrap(),
+        tb
+    );
+    // Without --out the summary goes to stdout, the same tables without plot links.
+    bin()
+        .arg(run.join("raw/thread-cpu.jsonl"))
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("## Claims").and(predicate::str::contains("| thread | rayon")),
+        );
+}
+
+/// `scripts/sweep`, which feeds `report`: its experiment table parses, and bad flags exit 2.
+fn sweep_script() -> Command {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sweep");
+    let mut c = Command::new("bash");
+    c.arg(script);
+    c
+}
+
+#[test]
+fn the_sweep_plans_its_table_and_refuses_bad_flags() {
+    // --plan builds nothing and runs nothing; rows whose binary is not built are skipped with a note.
+    sweep_script()
+        .args(["--plan", "--quick"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("panic").not());
+    sweep_script()
+        .args([
+            "--plan",
+            "--cores-list",
+            "1",
+            "--only",
+            "^thread (cpu|spawn)$",
+        ])
+        .assert()
+        .success();
+    for bad in [
+        &["--reps", "0"][..],
+        &["--cores-list", "0"],
+        &["--cores-list", "100000"],
+        &["--frobnicate"],
+    ] {
+        sweep_script()
+            .args(bad)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("sweep: "));
+    }
+}
