@@ -659,36 +659,59 @@ impl Rt for Tokio {
     }
 }
 
-// ---------------------------------------------------------------- smol
+/// A pair of ends over async-channel (smol and async-std each re-export
+/// their own version of it), capacity one each way.
+macro_rules! async_channel_end {
+    ($(#[$meta:meta])* $name:ident, $($chan:ident)::+) => {
+        $(#[$meta])*
+        pub struct $name {
+            tx: $($chan::)+Sender<u8>,
+            rx: $($chan::)+Receiver<u8>,
+        }
 
-/// Tasks on a smol `Executor` that our own threads run.
-#[derive(Clone)]
-pub struct Smol {
-    ex: Arc<smol::Executor<'static>>,
+        $(#[$meta])*
+        impl $name {
+            /// Two ends, one channel each way.
+            pub fn pair() -> ($name, $name) {
+                let (a_tx, a_rx) = $($chan::)+bounded(1);
+                let (b_tx, b_rx) = $($chan::)+bounded(1);
+                ($name { tx: a_tx, rx: b_rx }, $name { tx: b_tx, rx: a_rx })
+            }
+        }
+
+        $(#[$meta])*
+        impl End for $name {
+            async fn send(&mut self, b: u8) -> anyhow::Result<()> {
+                self.tx
+                    .send(b)
+                    .await
+                    .map_err(|_| anyhow::anyhow!("the other end's channel closed"))
+            }
+            async fn recv(&mut self) -> anyhow::Result<Option<u8>> {
+                Ok(self.rx.recv().await.ok())
+            }
+        }
+    };
 }
 
-/// async-channel (smol's) channels, one each way.
-pub struct SmolChan {
-    tx: smol::channel::Sender<u8>,
-    rx: smol::channel::Receiver<u8>,
-}
+async_channel_end!(
+    /// smol's async-channel, one each way.
+    SmolChan, smol::channel
+);
+async_channel_end!(
+    /// async-std's async-channel, one each way.
+    #[cfg(feature = "async-std")]
+    AsyncStdChan, async_std::channel
+);
 
-impl End for SmolChan {
-    async fn send(&mut self, b: u8) -> anyhow::Result<()> {
-        self.tx
-            .send(b)
-            .await
-            .map_err(|_| anyhow::anyhow!("the other end's channel closed"))
-    }
-    async fn recv(&mut self) -> anyhow::Result<Option<u8>> {
-        Ok(self.rx.recv().await.ok())
-    }
-}
+/// A Unix stream on a futures-io reactor: smol's `Async<UnixStream>`,
+/// async-std's `UnixStream` (both async-io underneath).
+pub struct IoSock<S>(S);
 
-/// An `Async<UnixStream>` on smol's reactor (async-io).
-pub struct SmolSock(smol::Async<std::os::unix::net::UnixStream>);
-
-impl End for SmolSock {
+impl<S> End for IoSock<S>
+where
+    S: smol::io::AsyncRead + smol::io::AsyncWrite + Unpin + Send + 'static,
+{
     async fn send(&mut self, b: u8) -> anyhow::Result<()> {
         use smol::io::AsyncWriteExt as _;
         Ok(self.0.write_all(&[b]).await?)
@@ -700,6 +723,14 @@ impl End for SmolSock {
     }
 }
 
+// ---------------------------------------------------------------- smol
+
+/// Tasks on a smol `Executor` that our own threads run.
+#[derive(Clone)]
+pub struct Smol {
+    ex: Arc<smol::Executor<'static>>,
+}
+
 /// smol's timer, its output (the instant it fired) dropped.
 async fn smol_timer_at(at: Instant) {
     smol::Timer::at(at).await;
@@ -708,7 +739,7 @@ async fn smol_timer_at(at: Instant) {
 impl Rt for Smol {
     type Join<T: Send + 'static> = Infallible<smol::Task<T>>;
     type ChanEnd = SmolChan;
-    type SockEnd = SmolSock;
+    type SockEnd = IoSock<smol::Async<std::os::unix::net::UnixStream>>;
     type GateOpen = smol::channel::Sender<()>;
     type GateWait = smol::channel::Receiver<()>;
 
@@ -741,17 +772,12 @@ impl Rt for Smol {
     }
 
     fn channel_pair(&self) -> (SmolChan, SmolChan) {
-        let (a_tx, a_rx) = smol::channel::bounded(1);
-        let (b_tx, b_rx) = smol::channel::bounded(1);
-        (
-            SmolChan { tx: a_tx, rx: b_rx },
-            SmolChan { tx: b_tx, rx: a_rx },
-        )
+        SmolChan::pair()
     }
 
-    fn socket_pair(&self) -> anyhow::Result<(SmolSock, SmolSock)> {
+    fn socket_pair(&self) -> anyhow::Result<(Self::SockEnd, Self::SockEnd)> {
         let (a, b) = smol::Async::<std::os::unix::net::UnixStream>::pair()?;
-        Ok((SmolSock(a), SmolSock(b)))
+        Ok((IoSock(a), IoSock(b)))
     }
 
     fn gate(&self) -> (Self::GateOpen, Self::GateWait) {
@@ -771,48 +797,11 @@ impl Rt for Smol {
 #[derive(Debug, Clone, Copy)]
 pub struct AsyncStd;
 
-/// async-channel (async-std's) channels, one each way.
-#[cfg(feature = "async-std")]
-pub struct AsyncStdChan {
-    tx: async_std::channel::Sender<u8>,
-    rx: async_std::channel::Receiver<u8>,
-}
-
-#[cfg(feature = "async-std")]
-impl End for AsyncStdChan {
-    async fn send(&mut self, b: u8) -> anyhow::Result<()> {
-        self.tx
-            .send(b)
-            .await
-            .map_err(|_| anyhow::anyhow!("the other end's channel closed"))
-    }
-    async fn recv(&mut self) -> anyhow::Result<Option<u8>> {
-        Ok(self.rx.recv().await.ok())
-    }
-}
-
-/// An async-std `UnixStream`.
-#[cfg(feature = "async-std")]
-pub struct AsyncStdSock(async_std::os::unix::net::UnixStream);
-
-#[cfg(feature = "async-std")]
-impl End for AsyncStdSock {
-    async fn send(&mut self, b: u8) -> anyhow::Result<()> {
-        use async_std::io::WriteExt as _;
-        Ok(self.0.write_all(&[b]).await?)
-    }
-    async fn recv(&mut self) -> anyhow::Result<Option<u8>> {
-        use async_std::io::ReadExt as _;
-        let mut b = [0u8; 1];
-        Ok((self.0.read(&mut b).await? == 1).then_some(b[0]))
-    }
-}
-
 #[cfg(feature = "async-std")]
 impl Rt for AsyncStd {
     type Join<T: Send + 'static> = Infallible<async_std::task::JoinHandle<T>>;
     type ChanEnd = AsyncStdChan;
-    type SockEnd = AsyncStdSock;
+    type SockEnd = IoSock<async_std::os::unix::net::UnixStream>;
     type GateOpen = async_std::channel::Sender<()>;
     type GateWait = async_std::channel::Receiver<()>;
 
@@ -849,17 +838,12 @@ impl Rt for AsyncStd {
     }
 
     fn channel_pair(&self) -> (AsyncStdChan, AsyncStdChan) {
-        let (a_tx, a_rx) = async_std::channel::bounded(1);
-        let (b_tx, b_rx) = async_std::channel::bounded(1);
-        (
-            AsyncStdChan { tx: a_tx, rx: b_rx },
-            AsyncStdChan { tx: b_tx, rx: a_rx },
-        )
+        AsyncStdChan::pair()
     }
 
-    fn socket_pair(&self) -> anyhow::Result<(AsyncStdSock, AsyncStdSock)> {
+    fn socket_pair(&self) -> anyhow::Result<(Self::SockEnd, Self::SockEnd)> {
         let (a, b) = async_std::os::unix::net::UnixStream::pair()?;
-        Ok((AsyncStdSock(a), AsyncStdSock(b)))
+        Ok((IoSock(a), IoSock(b)))
     }
 
     fn gate(&self) -> (Self::GateOpen, Self::GateWait) {
