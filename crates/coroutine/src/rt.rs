@@ -444,18 +444,22 @@ fn run_smol<J: Job>(spec: &Spec, job: J) -> anyhow::Result<J::Output> {
     let task = pool.ex.spawn(job.run(Smol {
         ex: Arc::clone(&pool.ex),
     }));
-    // The main thread only waits on the task's handle: it runs no executor.
-    let out = smol::block_on(task);
+    // The main thread only waits on the task's handle: it runs no executor,
+    // and (unlike `smol::block_on`) `future::block_on` does not drive the
+    // reactor either, so no I/O event is handled off the executor's CPUs.
+    let out = smol::future::block_on(task);
     drop(pool);
     out
 }
 
 #[cfg(feature = "async-std")]
 fn run_async_std<J: Job>(spec: &Spec, job: J) -> anyhow::Result<J::Output> {
-    // Starts the global executor (its threads) if this is the first use.
-    async_std::task::block_on(async_std::task::spawn(async {}));
+    // Starts the global executor (its threads) if this is the first use. The
+    // main thread waits with `future::block_on`, which (unlike async-std's
+    // `block_on`) neither runs tasks nor drives the reactor.
+    smol::future::block_on(async_std::task::spawn(async {}));
     place_async_std_threads(spec.pin.as_deref())?;
-    let out = async_std::task::block_on(async_std::task::spawn(job.run(AsyncStd)));
+    let out = smol::future::block_on(async_std::task::spawn(job.run(AsyncStd)));
     if spec.pin.is_some() {
         place_async_std_threads(None)?;
     }
