@@ -57,11 +57,17 @@ pub const RUNTIMES: &[&str] = &[
 ];
 
 /// The environment variable async-std reads its thread count from, once.
+#[cfg(feature = "async-std")]
 const ASYNC_STD_THREADS_ENV: &str = "ASYNC_STD_THREAD_COUNT";
 /// The environment variable the `blocking` crate (smol, async-std) reads its pool size from, once.
 const BLOCKING_THREADS_ENV: &str = "BLOCKING_MAX_THREADS";
-/// async-std's executor threads, as `/proc/self/task/*/comm` shows them
-/// (its default name `async-std/runtime`, cut to 15 bytes by the kernel).
+/// The environment variable async-std names its executor threads from, once.
+#[cfg(feature = "async-std")]
+const ASYNC_STD_NAME_ENV: &str = "ASYNC_STD_THREAD_NAME";
+/// The name [`prepare`] gives async-std's executor threads (its default).
+#[cfg(feature = "async-std")]
+const ASYNC_STD_NAME: &str = "async-std/runtime";
+/// That name as `/proc/self/task/*/comm` shows it: cut to 15 bytes by the kernel.
 #[cfg(feature = "async-std")]
 const ASYNC_STD_COMM: &str = "async-std/runti";
 
@@ -86,8 +92,10 @@ pub fn prepare(s: &Session) -> anyhow::Result<()> {
     // exists yet), so nothing can race with these writes.
     unsafe {
         std::env::set_var(BLOCKING_THREADS_ENV, &n);
-        if cfg!(feature = "async-std") {
+        #[cfg(feature = "async-std")]
+        {
             std::env::set_var(ASYNC_STD_THREADS_ENV, &n);
+            std::env::set_var(ASYNC_STD_NAME_ENV, ASYNC_STD_NAME);
         }
     }
     let _ = PROCESS.set((s.cores.cpus.clone(), s.workers()));
