@@ -16,7 +16,10 @@
 //! others with `--cores 1`) the blocking sleep must stall the heartbeat by
 //! about the blocked time; the case decides C6 from this run's numbers. With
 //! more threads another worker may pick the heartbeat up; the numbers are
-//! recorded, with no verdict.
+//! recorded, with no verdict. A runtime's timer sets the heartbeat's floor:
+//! tokio's timer wheel ticks in whole milliseconds (and its driver's epoll
+//! timeout rounds up), so a tokio heartbeat is about 1–2 ms late even when
+//! nothing blocks; smol's and async-std's timers (async-io) are finer.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,8 +35,6 @@ use crate::rt::{self, Job, Kind, Rt, Spec};
 pub const MODELS: &[&str] = rt::RUNTIMES;
 /// The heartbeat's period.
 pub const TICK: Duration = Duration::from_millis(1);
-/// Heartbeat lateness (p99) under which a runtime counts as not stalled.
-pub const FREE_P99: Duration = Duration::from_millis(2);
 
 /// What the blocker calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -224,8 +225,10 @@ pub fn run(common: &Common, args: &StallArgs) -> anyhow::Result<()> {
 }
 
 /// C6 for one runtime: the blocking sleep stalls the heartbeat (p99 at least
-/// half the blocked time) while the non-blocking calls keep it under
-/// [`FREE_P99`].
+/// half the blocked time) while neither non-blocking call does (their p99 at
+/// most a quarter of the blocking one's). The bound is relative because a
+/// runtime's timer has its own floor: tokio's wheel ticks in whole
+/// milliseconds, so its heartbeat is 1–2 ms late even when nothing blocks.
 pub fn c6(
     p99s: &[(Blocker, u64)],
     block: Duration,
@@ -236,20 +239,20 @@ pub fn c6(
     let blocking = get(Blocker::BlockingSleep)?;
     let asleep = get(Blocker::AsyncSleep)?;
     let pool = get(Blocker::SpawnBlocking)?;
-    let free = FREE_P99.as_nanos() as u64;
     let stalled = blocking >= block.as_nanos() as u64 / 2;
+    let free = asleep.max(pool) <= blocking / 4;
     let ms = |ns: u64| ns as f64 / 1e6;
     Some(Verdict::new(
         "C6",
-        stalled && asleep < free && pool < free,
+        stalled && free,
         format!(
-            "{model} on {threads} thread(s): a {} ms std::thread::sleep inside a task held the 1 ms heartbeat up to p99 {:.2} ms, \
-             while the async sleep kept it at p99 {:.2} ms and spawn_blocking at p99 {:.2} ms (not stalled: under {} ms)",
+            "{model} on {threads} thread(s): a {} ms std::thread::sleep inside a task made the 1 ms heartbeat late by p99 {:.2} ms, \
+             while an async sleep left it at p99 {:.2} ms and spawn_blocking at p99 {:.2} ms \
+             (stalled: at least half the block; not stalled: at most a quarter of that)",
             block.as_millis(),
             ms(blocking),
             ms(asleep),
             ms(pool),
-            FREE_P99.as_millis()
         ),
     ))
 }
@@ -272,7 +275,16 @@ mod tests {
             (Blocker::SpawnBlocking, 1_200_000),
             (Blocker::BlockingSleep, 1_300_000),
         ];
-        assert!(!c6(&p, block, 1, "smol").unwrap().holds);
+        assert!(!c6(&p, block, 1, "smol").unwrap().holds, "no stall");
+        let p = [
+            (Blocker::AsyncSleep, 1_100_000),
+            (Blocker::SpawnBlocking, 9_000_000),
+            (Blocker::BlockingSleep, 21_000_000),
+        ];
+        assert!(
+            !c6(&p, block, 1, "smol").unwrap().holds,
+            "spawn_blocking stalled too"
+        );
         assert!(c6(&p[..2], block, 1, "smol").is_none());
     }
 }
