@@ -16,7 +16,10 @@
 //!   (`spawn_blocking`, N threads) from a multi-thread runtime, as advice for
 //!   CPU-heavy work inside async code goes.
 //!
-//! Every record counts the distinct threads that ran a chunk (`worker_threads_seen`).
+//! Every record counts the distinct threads that ran a chunk
+//! (`worker_threads_seen`) and the share of the work's units the busiest of
+//! them ran (`busiest_thread_work_share`: 1 when one thread did everything,
+//! 1/N when N shared it evenly), so a speedup can be told from its cause.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,14 +63,14 @@ pub struct Chunks {
 }
 
 /// What a run of [`Chunks`] did.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ChunksDone {
     /// Checksum of every chunk's result.
     pub checksum: Checksum,
     /// From the first spawn to the last result.
     pub wall: Duration,
-    /// Distinct threads that ran a chunk.
-    pub threads_seen: usize,
+    /// Which threads ran the chunks, and how many units each.
+    pub threads: ThreadsSeen,
 }
 
 impl Job for Chunks {
@@ -87,15 +90,15 @@ impl Job for Chunks {
             .collect();
         let mut checksum = Checksum::default();
         let mut seen = ThreadsSeen::default();
-        for h in handles {
+        for (i, h) in handles.into_iter().enumerate() {
             let (r, tag) = h.await?;
             checksum.add(r);
-            seen.add(tag);
+            seen.add(tag, self.plan.sizes[i]);
         }
         Ok(ChunksDone {
             checksum,
             wall: t.elapsed(),
-            threads_seen: seen.count(),
+            threads: seen,
         })
     }
 }
@@ -165,7 +168,9 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                     None => {
                         case.set_param("workers", 1);
                         let (c, d) = sequential(&plan);
-                        (c, d, 1)
+                        let mut one = ThreadsSeen::default();
+                        one.add(thread_tag(), plan.total_units());
+                        (c, d, one)
                     }
                     Some(spec) => {
                         case = spec.annotate(case).param(
@@ -181,7 +186,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                             blocking: model == SPAWN_BLOCKING,
                         };
                         let d = rt::run(spec, job)?;
-                        (d.checksum, d.wall, d.threads_seen)
+                        (d.checksum, d.wall, d.threads)
                     }
                 };
                 let want = *expected.get_or_insert(sum);
@@ -196,7 +201,8 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                 let mut out = Outcome::new(plan.len() as u64)
                     .wall(wall)
                     .checksum(sum)
-                    .figure("worker_threads_seen", threads as f64);
+                    .figure("worker_threads_seen", threads.count() as f64)
+                    .figure("busiest_thread_work_share", threads.busiest_share());
                 let mut sp = None;
                 if model == SEQUENTIAL {
                     seq_ns = Some(wall_ns);

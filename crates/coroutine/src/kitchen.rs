@@ -27,7 +27,7 @@ use harness::cli::KitchenArgs;
 use harness::{Common, Outcome, Session, Verdict, hist};
 use workload::{Action, Checksum, KitchenPlan};
 
-use crate::rt::{self, Job, Kind, Rt, Spec};
+use crate::rt::{self, Job, Kind, Rt, Spec, ThreadsSeen, thread_tag};
 
 /// The baseline: one cook, blocking.
 pub const SEQUENTIAL: &str = "sequential";
@@ -55,6 +55,8 @@ pub struct Cooked {
     pub done_ns: Vec<u64>,
     /// Time until the last order was done.
     pub makespan: Duration,
+    /// Which threads did the prep work, and how much each (`None` for `sequential`).
+    pub cooks: Option<ThreadsSeen>,
 }
 
 fn wait_blocking(ms: u32) {
@@ -74,6 +76,7 @@ pub fn sequential(plan: &KitchenPlan) -> Cooked {
         checksum,
         done_ns,
         makespan: start.elapsed(),
+        cooks: None,
     }
 }
 
@@ -86,16 +89,20 @@ async fn cook<R: Rt>(
     i: usize,
     start: Instant,
     block: bool,
-) -> (Checksum, u64) {
+) -> (Checksum, u64, ThreadsSeen) {
     let mut sum = Checksum::default();
+    let mut cooks = ThreadsSeen::default();
     for a in plan.actions(i) {
         match a {
-            Action::Prep { .. } => sum.add(a.run_prep().unwrap_or_default()),
+            Action::Prep { units, .. } => {
+                sum.add(a.run_prep().unwrap_or_default());
+                cooks.add(thread_tag(), units);
+            }
             Action::Wait { ms } if block => wait_blocking(ms),
             Action::Wait { ms } => rt.sleep(Duration::from_millis(u64::from(ms))).await,
         }
     }
-    (sum, start.elapsed().as_nanos() as u64)
+    (sum, start.elapsed().as_nanos() as u64, cooks)
 }
 
 /// Every order a task, all spawned at once from a task on the runtime.
@@ -120,15 +127,18 @@ impl Job for AllOrders {
             .collect();
         let mut checksum = Checksum::default();
         let mut done_ns = Vec::with_capacity(handles.len());
+        let mut cooks = ThreadsSeen::default();
         for h in handles {
-            let (c, ns) = h.await?;
+            let (c, ns, seen) = h.await?;
             checksum = checksum.merge(c);
             done_ns.push(ns);
+            cooks.merge(&seen);
         }
         Ok(Cooked {
             checksum,
             done_ns,
             makespan: start.elapsed(),
+            cooks: Some(cooks),
         })
     }
 }
@@ -224,6 +234,11 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
                 .figure("sum_of_orders_ms", plan.sum_ms() as f64)
                 .figure("ideal_makespan_ms", ideal)
                 .figure("makespan_over_ideal", ms / ideal);
+            if let Some(cooks) = &cooked.cooks {
+                out = out
+                    .figure("worker_threads_seen", cooks.count() as f64)
+                    .figure("busiest_thread_work_share", cooks.busiest_share());
+            }
             let verdict = if model == rt::TOKIO_CURRENT {
                 c1(&walls, &plan)
             } else if model == rt::TOKIO_MULTI && parallelism > 1 {

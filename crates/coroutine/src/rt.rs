@@ -511,39 +511,61 @@ pub fn thread_tag() -> u32 {
     })
 }
 
-/// The distinct threads seen, cheap to update on every step.
+/// The distinct threads seen, and how many steps each ran; cheap to update
+/// on every step.
 #[derive(Debug, Clone, Default)]
 pub struct ThreadsSeen {
-    last: Option<u32>,
-    tags: Vec<u32>,
+    /// Index in `steps` of the thread seen last.
+    last: usize,
+    /// `(thread tag, steps seen on it)`.
+    steps: Vec<(u32, u64)>,
 }
 
 impl ThreadsSeen {
-    /// Notes the calling thread.
+    /// Notes one step on the calling thread.
     #[inline]
     pub fn note(&mut self) {
-        self.add(thread_tag());
+        self.add(thread_tag(), 1);
     }
 
-    /// Notes a thread by tag.
+    /// Notes `n` steps on a thread, by tag.
     #[inline]
-    pub fn add(&mut self, tag: u32) {
-        if self.last != Some(tag) {
-            self.last = Some(tag);
-            if !self.tags.contains(&tag) {
-                self.tags.push(tag);
-            }
+    pub fn add(&mut self, tag: u32, n: u64) {
+        match self.steps.get_mut(self.last) {
+            Some(s) if s.0 == tag => s.1 += n,
+            _ => match self.steps.iter().position(|s| s.0 == tag) {
+                Some(i) => {
+                    self.steps[i].1 += n;
+                    self.last = i;
+                }
+                None => {
+                    self.steps.push((tag, n));
+                    self.last = self.steps.len() - 1;
+                }
+            },
         }
     }
 
-    /// Adds the threads another set saw.
+    /// Adds the steps another set saw.
     pub fn merge(&mut self, other: &ThreadsSeen) {
-        other.tags.iter().for_each(|&t| self.add(t));
+        other.steps.iter().for_each(|&(t, n)| self.add(t, n));
     }
 
     /// How many distinct threads.
     pub fn count(&self) -> usize {
-        self.tags.len()
+        self.steps.len()
+    }
+
+    /// The share of all steps that the busiest thread ran (1 when one
+    /// thread did everything; 1/N when N threads shared evenly).
+    pub fn busiest_share(&self) -> f64 {
+        let total: u64 = self.steps.iter().map(|s| s.1).sum();
+        let most = self.steps.iter().map(|s| s.1).max().unwrap_or(0);
+        if total == 0 {
+            0.0
+        } else {
+            most as f64 / total as f64
+        }
     }
 }
 
@@ -924,10 +946,15 @@ mod tests {
     #[test]
     fn threads_seen_counts_distinct_tags() {
         let mut s = ThreadsSeen::default();
-        s.add(3);
-        s.add(3);
-        s.add(5);
-        s.add(3);
+        s.add(3, 1);
+        s.add(3, 1);
+        s.add(5, 1);
+        s.add(3, 1);
         assert_eq!(s.count(), 2);
+        assert_eq!(s.busiest_share(), 0.75);
+        let mut t = ThreadsSeen::default();
+        t.add(5, 4);
+        s.merge(&t);
+        assert_eq!(s.busiest_share(), 5.0 / 8.0);
     }
 }
