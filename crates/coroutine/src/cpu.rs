@@ -16,7 +16,9 @@
 //!   (`spawn_blocking`, N threads) from a multi-thread runtime, as advice for
 //!   CPU-heavy work inside async code goes.
 //!
-//! Every record counts the distinct threads that ran a chunk
+//! Executor threads are pinned round-robin to the `--cores` CPUs, as `thread
+//! cpu` pins its workers (tokio's blocking-pool threads keep the process's
+//! mask). Every record counts the distinct threads that ran a chunk
 //! (`worker_threads_seen`) and the share of the work's units the busiest of
 //! them ran (`busiest_thread_work_share`: 1 when one thread did everything,
 //! 1/N when N shared it evenly), so a speedup can be told from its cause.
@@ -103,12 +105,15 @@ impl Job for Chunks {
     }
 }
 
-/// The runtime a model runs on, sized to `workers`.
-pub fn spec_for(model: &str, workers: usize) -> Option<Spec> {
-    if model == SPAWN_BLOCKING {
-        return Some(Spec::new(Kind::TokioMultiThread, workers));
-    }
-    Kind::of_model(model).map(|k| Spec::new(k, workers))
+/// The runtime a model runs on (`None` for `sequential`): `workers`
+/// executor threads pinned round-robin to `cpus`.
+pub fn spec_for(model: &str, workers: usize, cpus: &[usize]) -> Option<Spec> {
+    let kind = if model == SPAWN_BLOCKING {
+        Kind::TokioMultiThread
+    } else {
+        Kind::of_model(model)?
+    };
+    Some(Spec::new(kind, workers).pinned(cpus.to_vec()))
 }
 
 /// Total units of `--work-units`, or `--work-ms` through the calibration; the
@@ -154,7 +159,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
             let mut seq_ns = None;
             let mut done = Vec::new();
             for (i, &model) in models.iter().enumerate() {
-                let spec = spec_for(model, workers);
+                let spec = spec_for(model, workers, &s.cores.cpus);
                 let mut case = s
                     .case(model, dist.name(), rep)
                     .param("tasks", args.tasks)
@@ -299,7 +304,8 @@ mod tests {
         let plan = Arc::new(TaskPlan::new(Dist::Skewed, 37, 500, 9));
         let (want, _) = sequential(&plan);
         for &model in &MODELS[1..] {
-            let spec = spec_for(model, 2).unwrap();
+            let cpus = harness::cores::allowed_cpus().unwrap();
+            let spec = spec_for(model, 2, &cpus).unwrap();
             let job = Chunks {
                 plan: Arc::clone(&plan),
                 blocking: model == SPAWN_BLOCKING,

@@ -143,19 +143,16 @@ impl Job for AllOrders {
     }
 }
 
-/// The runtime of a model (`None` for `sequential`), on `workers` threads;
-/// `tokio-current-thread` is pinned to `first_cpu`, so it is one core.
-pub fn spec_for(model: &str, workers: usize, first_cpu: usize) -> Option<Spec> {
-    if model == PARALLEL_ONLY {
-        return Some(Spec::new(Kind::TokioMultiThread, workers));
-    }
-    let kind = Kind::of_model(model)?;
-    let spec = Spec::new(kind, workers);
-    Some(if kind.single_threaded() {
-        spec.pinned(vec![first_cpu])
+/// The runtime of a model (`None` for `sequential`): `workers` executor
+/// threads pinned round-robin to `cpus`; `tokio-current-thread`'s one thread
+/// is pinned to the first, so it is one core.
+pub fn spec_for(model: &str, workers: usize, cpus: &[usize]) -> Option<Spec> {
+    let kind = if model == PARALLEL_ONLY {
+        Kind::TokioMultiThread
     } else {
-        spec
-    })
+        Kind::of_model(model)?
+    };
+    Some(Spec::new(kind, workers).pinned(cpus.to_vec()))
 }
 
 /// `coroutine kitchen`.
@@ -173,11 +170,10 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
     let per_ms = s.units_per_ms(&args.calibration);
     let plan = Arc::new(KitchenPlan::new(orders, per_ms, common.seed));
     let expected = plan.expected_checksum();
-    let first_cpu = s.cores.cpus[0];
     for rep in 0..common.reps {
         let mut walls: Vec<(&str, f64)> = Vec::new();
         for &model in &models {
-            let spec = spec_for(model, s.workers(), first_cpu);
+            let spec = spec_for(model, s.workers(), &s.cores.cpus);
             let one_cpu = spec
                 .as_ref()
                 .is_none_or(|sp| sp.kind.single_threaded() || parallelism == 1);
@@ -303,9 +299,9 @@ mod tests {
         // A tiny calibration keeps prep short; waiting is real (about 50 ms per model).
         let plan = Arc::new(KitchenPlan::new(3, 5.0, 1));
         let want = plan.expected_checksum();
-        let cpu = harness::cores::allowed_cpus().unwrap()[0];
+        let cpus = harness::cores::allowed_cpus().unwrap();
         for &model in &MODELS[1..] {
-            let spec = spec_for(model, 2, cpu).unwrap();
+            let spec = spec_for(model, 2, &cpus).unwrap();
             let job = AllOrders {
                 plan: Arc::clone(&plan),
                 block: model == PARALLEL_ONLY,

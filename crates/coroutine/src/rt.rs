@@ -194,6 +194,15 @@ impl Spec {
         }
     }
 
+    /// The runtime of `kind` as a session runs it: `--cores` N executor and
+    /// blocking threads, executor thread i pinned to the i-th CPU of
+    /// `--cores` (round-robin), as the thread and process binaries pin their
+    /// workers, so two busy workers never share a CPU while another idles.
+    /// Blocking-pool threads keep the process's CPU mask.
+    pub fn spread(kind: Kind, s: &Session) -> Spec {
+        Spec::new(kind, s.workers()).pinned(s.cores.cpus.clone())
+    }
+
     /// The same runtime with executor thread i pinned to `cpus[i % len]`.
     pub fn pinned(mut self, cpus: Vec<usize>) -> Spec {
         self.pin = Some(cpus);
@@ -217,7 +226,9 @@ impl Spec {
         };
         let how = match self.kind {
             Kind::TokioCurrentThread => "the block_on thread pinned before block_on",
-            Kind::TokioMultiThread => "worker threads pinned in on_thread_start",
+            Kind::TokioMultiThread => {
+                "worker threads pinned in on_thread_start (blocking threads: process mask)"
+            }
             Kind::Smol => "executor threads pinned as they start",
             #[cfg(feature = "async-std")]
             Kind::AsyncStd => "executor threads pinned by thread id (/proc/self/task)",

@@ -55,7 +55,7 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
     for rep in 0..common.reps {
         for &model in &models {
             let kind = Kind::of_model(model).expect("every model is a runtime");
-            let spec = Spec::new(kind, s.workers());
+            let spec = Spec::spread(kind, &s);
             let case = spec
                 .annotate(s.case(model, "", rep))
                 .param("clock", "inside-runtime");

@@ -176,7 +176,7 @@ pub fn run(common: &Common, args: &StallArgs) -> anyhow::Result<()> {
     for rep in 0..common.reps {
         for &model in &models {
             let kind = Kind::of_model(model).expect("every model is a runtime");
-            let spec = Spec::new(kind, s.workers());
+            let spec = Spec::spread(kind, &s);
             let mut p99s: P99s = Vec::new();
             for what in Blocker::ALL {
                 let case = spec
