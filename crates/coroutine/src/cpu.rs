@@ -17,8 +17,8 @@
 //!   CPU-heavy work inside async code goes.
 //!
 //! Executor threads are pinned round-robin to the `--cores` CPUs, as `thread
-//! cpu` pins its workers (tokio's blocking-pool threads keep the process's
-//! mask). Every record counts the distinct threads that ran a chunk
+//! cpu` pins its workers (tokio's blocking-pool threads too, after its
+//! workers). Every record counts the distinct threads that ran a chunk
 //! (`worker_threads_seen`) and the share of the work's units the busiest of
 //! them ran (`busiest_thread_work_share`: 1 when one thread did everything,
 //! 1/N when N shared it evenly), so a speedup can be told from its cause.

@@ -198,7 +198,8 @@ impl Spec {
     /// blocking threads, executor thread i pinned to the i-th CPU of
     /// `--cores` (round-robin), as the thread and process binaries pin their
     /// workers, so two busy workers never share a CPU while another idles.
-    /// Blocking-pool threads keep the process's CPU mask.
+    /// tokio's blocking-pool threads follow round-robin; smol's and
+    /// async-std's (the `blocking` crate's) keep the process's CPU mask.
     pub fn spread(kind: Kind, s: &Session) -> Spec {
         Spec::new(kind, s.workers()).pinned(s.cores.cpus.clone())
     }
@@ -227,7 +228,7 @@ impl Spec {
         let how = match self.kind {
             Kind::TokioCurrentThread => "the block_on thread pinned before block_on",
             Kind::TokioMultiThread => {
-                "worker threads pinned in on_thread_start (blocking threads: process mask)"
+                "worker threads pinned in on_thread_start (blocking threads after them, round-robin)"
             }
             Kind::Smol => "executor threads pinned as they start",
             #[cfg(feature = "async-std")]
@@ -377,7 +378,8 @@ fn run_tokio_multi<J: Job>(spec: &Spec, job: J) -> anyhow::Result<J::Output> {
     let (pin, workers) = (spec.pin.clone(), spec.workers);
     let (st, failed) = (Arc::clone(&started), Arc::clone(&pin_failed));
     // tokio starts its worker threads while building the runtime, before any
-    // blocking-pool thread: the first `workers` threads are the workers.
+    // blocking-pool thread: the first `workers` threads are the workers, one
+    // per CPU of `pin`; blocking threads, started later, go on round-robin.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .max_blocking_threads(spec.blocking_threads)
@@ -385,7 +387,6 @@ fn run_tokio_multi<J: Job>(spec: &Spec, job: J) -> anyhow::Result<J::Output> {
         .on_thread_start(move || {
             let i = st.fetch_add(1, Ordering::AcqRel);
             if let Some(p) = &pin
-                && i < workers
                 && pin_current_thread(p[i % p.len()]).is_err()
             {
                 failed.store(true, Ordering::Release);
