@@ -1,0 +1,340 @@
+//! `kitchen`: the seed notes' kitchen, cooked by async tasks.
+//!
+//! The orders of `thread kitchen` (the same [`KitchenPlan`], calibration and
+//! checksum): every order is a task; prep steps are CPU work done in the task
+//! (the kernel), cook steps are an async sleep, so while one order's water
+//! boils the thread chops another's vegetables. A sample is one order's
+//! completion time from the start; the wall time is the makespan.
+//!
+//! Models:
+//! - `sequential`: one cook, order after order, watching every pot
+//!   (`thread::sleep`): the makespan is the sum of the orders.
+//! - `parallel-only`: tasks on a tokio multi-thread runtime of N workers whose
+//!   cook steps *block* (`thread::sleep`): each worker cooks one order at a
+//!   time, start to finish: parallel, not concurrent.
+//! - `tokio-current-thread`: every order a task on one thread, pinned to the
+//!   first CPU: concurrency alone, the makespan close to the longest order
+//!   when prep is short (C1).
+//! - `tokio-multi-thread`, `smol`, `async-std`: every order a task on N
+//!   executor threads: parallel and concurrent at once (C4).
+//!
+//! On one CPU `parallel-only` is `sequential`, so it is skipped unless named.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use harness::cli::KitchenArgs;
+use harness::{Common, Outcome, Session, Verdict, hist};
+use workload::{Action, Checksum, KitchenPlan};
+
+use crate::rt::{self, Job, Kind, Rt, Spec, ThreadsSeen, thread_tag};
+
+/// The baseline: one cook, blocking.
+pub const SEQUENTIAL: &str = "sequential";
+/// N workers that block while the pot cooks.
+pub const PARALLEL_ONLY: &str = "parallel-only";
+
+/// The models of this experiment, in the order they run.
+pub const MODELS: &[&str] = &[
+    SEQUENTIAL,
+    PARALLEL_ONLY,
+    "tokio-current-thread",
+    "tokio-multi-thread",
+    "smol",
+    #[cfg(feature = "async-std")]
+    "async-std",
+];
+
+/// What a model produced: the prep checksum, each order's completion time
+/// since the start, and the makespan.
+#[derive(Debug)]
+pub struct Cooked {
+    /// Checksum of all prep work.
+    pub checksum: Checksum,
+    /// Completion time of each order, nanoseconds since the start.
+    pub done_ns: Vec<u64>,
+    /// Time until the last order was done.
+    pub makespan: Duration,
+    /// Which threads did the prep work, and how much each (`None` for `sequential`).
+    pub cooks: Option<ThreadsSeen>,
+}
+
+fn wait_blocking(ms: u32) {
+    std::thread::sleep(Duration::from_millis(u64::from(ms)));
+}
+
+/// One cook, order after order.
+pub fn sequential(plan: &KitchenPlan) -> Cooked {
+    let start = Instant::now();
+    let mut checksum = Checksum::default();
+    let mut done_ns = Vec::with_capacity(plan.orders.len());
+    for i in 0..plan.orders.len() {
+        checksum = checksum.merge(plan.cook_blocking(i, wait_blocking));
+        done_ns.push(start.elapsed().as_nanos() as u64);
+    }
+    Cooked {
+        checksum,
+        done_ns,
+        makespan: start.elapsed(),
+        cooks: None,
+    }
+}
+
+/// Cooks order `i` in a task: prep on the CPU, cook steps as an async sleep
+/// (or a blocking one, for `parallel-only`). Returns the prep checksum and
+/// the completion time since `start`.
+async fn cook<R: Rt>(
+    rt: R,
+    plan: Arc<KitchenPlan>,
+    i: usize,
+    start: Instant,
+    block: bool,
+) -> (Checksum, u64, ThreadsSeen) {
+    let mut sum = Checksum::default();
+    let mut cooks = ThreadsSeen::default();
+    for a in plan.actions(i) {
+        match a {
+            Action::Prep { units, .. } => {
+                sum.add(a.run_prep().unwrap_or_default());
+                cooks.add(thread_tag(), units);
+            }
+            Action::Wait { ms } if block => wait_blocking(ms),
+            Action::Wait { ms } => rt.sleep(Duration::from_millis(u64::from(ms))).await,
+        }
+    }
+    (sum, start.elapsed().as_nanos() as u64, cooks)
+}
+
+/// Every order a task, all spawned at once from a task on the runtime.
+#[derive(Debug, Clone)]
+pub struct AllOrders {
+    /// The orders.
+    pub plan: Arc<KitchenPlan>,
+    /// Cook steps block the thread (`parallel-only`) instead of sleeping asynchronously.
+    pub block: bool,
+}
+
+impl Job for AllOrders {
+    type Output = Cooked;
+
+    async fn run<R: Rt>(self, rt: R) -> anyhow::Result<Cooked> {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..self.plan.orders.len())
+            .map(|i| {
+                let order = cook(rt.clone(), Arc::clone(&self.plan), i, start, self.block);
+                rt.spawn(order)
+            })
+            .collect();
+        let mut checksum = Checksum::default();
+        let mut done_ns = Vec::with_capacity(handles.len());
+        let mut cooks = ThreadsSeen::default();
+        for h in handles {
+            let (c, ns, seen) = h.await?;
+            checksum = checksum.merge(c);
+            done_ns.push(ns);
+            cooks.merge(&seen);
+        }
+        Ok(Cooked {
+            checksum,
+            done_ns,
+            makespan: start.elapsed(),
+            cooks: Some(cooks),
+        })
+    }
+}
+
+/// The runtime of a model (`None` for `sequential`): `workers` executor
+/// threads pinned round-robin to `cpus`; `tokio-current-thread`'s one thread
+/// is pinned to the first, so it is one core.
+pub fn spec_for(model: &str, workers: usize, cpus: &[usize]) -> Option<Spec> {
+    let kind = if model == PARALLEL_ONLY {
+        Kind::TokioMultiThread
+    } else {
+        Kind::of_model(model)?
+    };
+    Some(Spec::new(kind, workers).pinned(cpus.to_vec()))
+}
+
+/// `coroutine kitchen`.
+pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
+    let orders = args.orders as usize;
+    let mut s = Session::start("coroutine", "kitchen", common)?;
+    rt::prepare(&s)?;
+    let mut models = s.select_models(MODELS)?;
+    rt::note_discontinued(&s, &models);
+    let parallelism = s.workers().min(s.cores.cpus.len());
+    if parallelism == 1 && common.models.is_empty() {
+        models.retain(|m| *m != PARALLEL_ONLY);
+        s.note("on one CPU parallel-only is sequential: skipped");
+    }
+    let per_ms = s.units_per_ms(&args.calibration);
+    let plan = Arc::new(KitchenPlan::new(orders, per_ms, common.seed));
+    let expected = plan.expected_checksum();
+    for rep in 0..common.reps {
+        let mut walls: Vec<(&str, f64)> = Vec::new();
+        for &model in &models {
+            let spec = spec_for(model, s.workers(), &s.cores.cpus);
+            let one_cpu = spec
+                .as_ref()
+                .is_none_or(|sp| sp.kind.single_threaded() || parallelism == 1);
+            let mut case = s
+                .case(model, "", rep)
+                .param("orders", args.orders)
+                .param("units_per_ms", per_ms)
+                .param("clock", "inside-runtime");
+            let cooked = match &spec {
+                None => {
+                    case.set_param("workers", 1);
+                    sequential(&plan)
+                }
+                Some(spec) => {
+                    let workers = if one_cpu { 1 } else { spec.worker_threads() };
+                    case = spec.annotate(case).param("workers", workers).param(
+                        "waits",
+                        if model == PARALLEL_ONLY {
+                            "blocking"
+                        } else {
+                            "async"
+                        },
+                    );
+                    let job = AllOrders {
+                        plan: Arc::clone(&plan),
+                        block: model == PARALLEL_ONLY,
+                    };
+                    rt::run(spec, job)?
+                }
+            };
+            anyhow::ensure!(
+                cooked.checksum == expected && cooked.done_ns.len() == orders,
+                "{model} cooked {} of {orders} orders with checksum {} instead of {}",
+                cooked.done_ns.len(),
+                cooked.checksum.hex(),
+                expected.hex()
+            );
+            let ms = cooked.makespan.as_secs_f64() * 1e3;
+            walls.push((model, ms));
+            let mut h = hist::new();
+            cooked
+                .done_ns
+                .iter()
+                .for_each(|&ns| hist::record(&mut h, ns));
+            let ideal = plan.ideal_makespan_ms(if one_cpu { 1 } else { parallelism });
+            let longest = f64::from(plan.longest_order_ms());
+            let mut out = Outcome::new(orders as u64)
+                .wall(cooked.makespan)
+                .checksum(cooked.checksum)
+                .histogram(h)
+                .figure("makespan_ms", ms)
+                .figure("longest_order_ms", longest)
+                .figure("makespan_over_longest", ms / longest)
+                .figure("sum_of_orders_ms", plan.sum_ms() as f64)
+                .figure("ideal_makespan_ms", ideal)
+                .figure("makespan_over_ideal", ms / ideal);
+            if let Some(cooks) = &cooked.cooks {
+                out = out
+                    .figure("worker_threads_seen", cooks.count() as f64)
+                    .figure("busiest_thread_work_share", cooks.busiest_share());
+            }
+            let verdict = if model == rt::TOKIO_CURRENT {
+                c1(&walls, &plan)
+            } else if model == rt::TOKIO_MULTI && parallelism > 1 {
+                c4(&walls, parallelism, plan.ideal_makespan_ms(parallelism))
+            } else {
+                None
+            };
+            if let Some(v) = verdict {
+                out = out.verdict(v);
+            }
+            let r = case.finish(&s, out)?;
+            s.emit(r)?;
+        }
+    }
+    s.finish()
+}
+
+/// C1: on one core the concurrent tasks finish near the longest order (or the
+/// CPU bound), the sequential cook near the sum of all orders.
+pub fn c1(walls: &[(&str, f64)], plan: &KitchenPlan) -> Option<Verdict> {
+    let get = |m: &str| walls.iter().find(|w| w.0 == m).map(|w| w.1);
+    let (seq, conc) = (get(SEQUENTIAL)?, get(rt::TOKIO_CURRENT)?);
+    let ideal = plan.ideal_makespan_ms(1);
+    let sum = plan.sum_ms() as f64;
+    let holds = conc <= 1.15 * ideal && seq >= 0.90 * sum && conc < seq;
+    Some(Verdict::new(
+        "C1",
+        holds,
+        format!(
+            "{} orders as tasks on one thread (tokio current_thread, 1 CPU): {conc:.1} ms vs best possible {ideal:.1} ms \
+             (longest order {} ms); sequential {seq:.1} ms vs sum of orders {sum:.0} ms",
+            plan.orders.len(),
+            plan.longest_order_ms()
+        ),
+    ))
+}
+
+/// C4: parallel and concurrent together (tasks on N workers) beat either alone.
+pub fn c4(walls: &[(&str, f64)], cores: usize, ideal: f64) -> Option<Verdict> {
+    let get = |m: &str| walls.iter().find(|w| w.0 == m).map(|w| w.1);
+    let (both, par, conc) = (
+        get(rt::TOKIO_MULTI)?,
+        get(PARALLEL_ONLY)?,
+        get(rt::TOKIO_CURRENT)?,
+    );
+    Some(Verdict::new(
+        "C4",
+        both < par && both < conc,
+        format!(
+            "on {cores} CPUs: tasks on {cores} tokio workers (parallel + concurrent) {both:.1} ms (best possible {ideal:.1} ms) \
+             vs parallel only (blocking waits) {par:.1} ms vs concurrent only (current_thread, 1 CPU) {conc:.1} ms"
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_model_cooks_every_order() {
+        // A tiny calibration keeps prep short; waiting is real (about 50 ms per model).
+        let plan = Arc::new(KitchenPlan::new(3, 5.0, 1));
+        let want = plan.expected_checksum();
+        let cpus = harness::cores::allowed_cpus().unwrap();
+        for &model in &MODELS[1..] {
+            let spec = spec_for(model, 2, &cpus).unwrap();
+            let job = AllOrders {
+                plan: Arc::clone(&plan),
+                block: model == PARALLEL_ONLY,
+            };
+            let cooked = rt::run(&spec, job).unwrap();
+            assert_eq!(cooked.checksum, want, "{model}");
+            assert_eq!(cooked.done_ns.len(), 3);
+            assert!(
+                cooked.makespan >= Duration::from_millis(50),
+                "no order can beat its own waiting"
+            );
+        }
+    }
+
+    #[test]
+    fn verdicts_compare_the_right_models() {
+        let plan = KitchenPlan::new(3, 5.0, 1);
+        let v = c1(&[(SEQUENTIAL, 126.0), (rt::TOKIO_CURRENT, 53.0)], &plan).unwrap();
+        assert!(v.holds, "{}", v.text);
+        let v = c1(&[(SEQUENTIAL, 126.0), (rt::TOKIO_CURRENT, 120.0)], &plan).unwrap();
+        assert!(!v.holds);
+        let w = [
+            (PARALLEL_ONLY, 400.0),
+            (rt::TOKIO_CURRENT, 300.0),
+            (rt::TOKIO_MULTI, 120.0),
+        ];
+        assert!(c4(&w, 3, 100.0).unwrap().holds);
+        let w = [
+            (PARALLEL_ONLY, 100.0),
+            (rt::TOKIO_CURRENT, 300.0),
+            (rt::TOKIO_MULTI, 120.0),
+        ];
+        assert!(!c4(&w, 3, 100.0).unwrap().holds);
+        assert!(c4(&w[1..], 3, 100.0).is_none());
+    }
+}

@@ -1,0 +1,290 @@
+//! `stall`: who is held up when a task blocks its thread (C6).
+//!
+//! Two tasks share a runtime. The heartbeat wants to tick every millisecond
+//! on a fixed schedule (tick k is due at start + k ms) and records its
+//! lateness, the actual minus the intended time of every tick, so a tick it
+//! could not take while blocked is counted late rather than skipped. The
+//! other task, the blocker, alternates `--block-ms` of one of three calls
+//! with as long an async sleep:
+//!
+//! - `async-sleep`: the runtime's sleep: the thread is free meanwhile;
+//! - `spawn-blocking`: `std::thread::sleep` on the blocking pool, awaited;
+//! - `blocking-sleep`: `std::thread::sleep` right in the task: the executor
+//!   thread is stuck, and so is every task queued on it.
+//!
+//! On a runtime with one executor thread (tokio current_thread always, the
+//! others with `--cores 1`) the blocking sleep must stall the heartbeat by
+//! about the blocked time; the case decides C6 from this run's numbers. With
+//! more threads another worker may pick the heartbeat up; the numbers are
+//! recorded, with no verdict. A runtime's timer sets the heartbeat's floor:
+//! tokio's timer wheel ticks in whole milliseconds (and its driver's epoll
+//! timeout rounds up), so a tokio heartbeat is about 1–2 ms late even when
+//! nothing blocks; smol's and async-std's timers (async-io) are finer.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use harness::{Common, Outcome, Schedule, Session, Verdict, hist};
+use hdrhistogram::Histogram;
+
+use crate::rt::{self, Job, Kind, Rt, Spec};
+
+/// The models of this experiment: the runtimes.
+pub const MODELS: &[&str] = rt::RUNTIMES;
+/// The heartbeat's period.
+pub const TICK: Duration = Duration::from_millis(1);
+
+/// What the blocker calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Blocker {
+    /// The runtime's async sleep.
+    AsyncSleep,
+    /// `std::thread::sleep` on the blocking pool.
+    SpawnBlocking,
+    /// `std::thread::sleep` inside the task.
+    BlockingSleep,
+}
+
+impl Blocker {
+    /// Every blocker, in the order cases run (the deciding one last).
+    pub const ALL: [Blocker; 3] = [
+        Blocker::AsyncSleep,
+        Blocker::SpawnBlocking,
+        Blocker::BlockingSleep,
+    ];
+
+    /// The name in records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Blocker::AsyncSleep => "async-sleep",
+            Blocker::SpawnBlocking => "spawn-blocking",
+            Blocker::BlockingSleep => "blocking-sleep",
+        }
+    }
+}
+
+/// Flags of the `stall` experiment.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Workload")]
+pub struct StallArgs {
+    /// Milliseconds of each call of the blocker (then as long an async sleep)
+    #[arg(long, value_name = "MS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub block_ms: u64,
+}
+
+/// A heartbeat beside a blocker, for a schedule.
+#[derive(Debug, Clone)]
+pub struct Heartbeat {
+    /// Warm-up (ticks not recorded) and measured time.
+    pub schedule: Schedule,
+    /// What the blocker calls.
+    pub blocker: Blocker,
+    /// How long each call takes.
+    pub block: Duration,
+}
+
+/// What a stall case saw.
+#[derive(Debug)]
+pub struct Beats {
+    /// Lateness of every recorded tick, nanoseconds.
+    pub lateness: Histogram<u64>,
+    /// Recorded ticks.
+    pub ticks: u64,
+    /// Measured time (warm-up excluded).
+    pub wall: Duration,
+    /// Calls the blocker made.
+    pub blocks: u64,
+}
+
+async fn heartbeat<R: Rt>(
+    rt: R,
+    schedule: Schedule,
+    stop: Arc<AtomicBool>,
+) -> (Histogram<u64>, u64, Duration) {
+    let start = Instant::now();
+    let measure_from = start + schedule.warmup;
+    let until = measure_from + schedule.duration.max(TICK);
+    let mut h = hist::new();
+    let mut ticks = 0u64;
+    let mut k = 1u32;
+    loop {
+        let due = start + TICK * k;
+        if due > until {
+            break;
+        }
+        rt.sleep_until(due).await;
+        let late = Instant::now().saturating_duration_since(due);
+        if due >= measure_from {
+            hist::record(&mut h, late.as_nanos() as u64);
+            ticks += 1;
+        }
+        k += 1;
+    }
+    stop.store(true, Ordering::Release);
+    (h, ticks, until.saturating_duration_since(measure_from))
+}
+
+async fn blocker<R: Rt>(
+    rt: R,
+    what: Blocker,
+    block: Duration,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<u64> {
+    let mut calls = 0u64;
+    while !stop.load(Ordering::Acquire) {
+        match what {
+            Blocker::AsyncSleep => rt.sleep(block).await,
+            Blocker::SpawnBlocking => rt.spawn_blocking(move || std::thread::sleep(block)).await?,
+            Blocker::BlockingSleep => std::thread::sleep(block),
+        }
+        calls += 1;
+        rt.sleep(block).await;
+    }
+    Ok(calls)
+}
+
+impl Job for Heartbeat {
+    type Output = Beats;
+
+    async fn run<R: Rt>(self, rt: R) -> anyhow::Result<Beats> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let beat = rt.spawn(heartbeat(rt.clone(), self.schedule, Arc::clone(&stop)));
+        let block = rt.spawn(blocker(rt.clone(), self.blocker, self.block, stop));
+        let (lateness, ticks, wall) = beat.await?;
+        let blocks = block.await??;
+        Ok(Beats {
+            lateness,
+            ticks,
+            wall,
+            blocks,
+        })
+    }
+}
+
+/// Heartbeat p99 of each blocker of one runtime, in the order they ran.
+type P99s = Vec<(Blocker, u64)>;
+
+/// `coroutine stall`.
+pub fn run(common: &Common, args: &StallArgs) -> anyhow::Result<()> {
+    let mut s = Session::start("coroutine", "stall", common)?;
+    rt::prepare(&s)?;
+    let models = s.select_models(MODELS)?;
+    rt::note_discontinued(&s, &models);
+    let block = Duration::from_millis(args.block_ms);
+    for rep in 0..common.reps {
+        for &model in &models {
+            let kind = Kind::of_model(model).expect("every model is a runtime");
+            let spec = Spec::spread(kind, &s);
+            let mut p99s: P99s = Vec::new();
+            for what in Blocker::ALL {
+                let case = spec
+                    .annotate(s.case(model, what.name(), rep))
+                    .param("blocker", what.name())
+                    .param("block_ms", args.block_ms)
+                    .param("tick_ns", TICK.as_nanos() as u64)
+                    .param("clock", "inside-runtime");
+                let beats = rt::run(
+                    &spec,
+                    Heartbeat {
+                        schedule: s.schedule(),
+                        blocker: what,
+                        block,
+                    },
+                )?;
+                anyhow::ensure!(beats.ticks > 0, "{model}: the heartbeat never ticked");
+                let lateness = &beats.lateness;
+                p99s.push((what, lateness.value_at_quantile(0.99)));
+                let mut out = Outcome::new(beats.ticks)
+                    .wall(beats.wall)
+                    .figure("blocker_calls", beats.blocks as f64)
+                    .figure(
+                        "lateness_p99_over_block",
+                        lateness.value_at_quantile(0.99) as f64 / block.as_nanos() as f64,
+                    )
+                    .histogram(beats.lateness);
+                if what == Blocker::BlockingSleep {
+                    let v = c6(&p99s, block, spec.worker_threads(), model);
+                    match v {
+                        Some(v) if spec.worker_threads() == 1 => out = out.verdict(v),
+                        Some(v) => s.note(&format!(
+                            "no verdict on {} threads: {}",
+                            spec.worker_threads(),
+                            v.text
+                        )),
+                        None => {}
+                    }
+                }
+                let r = case.finish(&s, out)?;
+                s.emit(r)?;
+            }
+        }
+    }
+    s.finish()
+}
+
+/// C6 for one runtime: the blocking sleep stalls the heartbeat (p99 at least
+/// half the blocked time) while neither non-blocking call does (their p99 at
+/// most a quarter of the blocking one's). The bound is relative because a
+/// runtime's timer has its own floor: tokio's wheel ticks in whole
+/// milliseconds, so its heartbeat is 1–2 ms late even when nothing blocks.
+pub fn c6(
+    p99s: &[(Blocker, u64)],
+    block: Duration,
+    threads: usize,
+    model: &str,
+) -> Option<Verdict> {
+    let get = |b: Blocker| p99s.iter().find(|p| p.0 == b).map(|p| p.1);
+    let blocking = get(Blocker::BlockingSleep)?;
+    let asleep = get(Blocker::AsyncSleep)?;
+    let pool = get(Blocker::SpawnBlocking)?;
+    let stalled = blocking >= block.as_nanos() as u64 / 2;
+    let free = asleep.max(pool) <= blocking / 4;
+    let ms = |ns: u64| ns as f64 / 1e6;
+    Some(Verdict::new(
+        "C6",
+        stalled && free,
+        format!(
+            "{model} on {threads} thread(s): a {} ms std::thread::sleep inside a task made the 1 ms heartbeat late by p99 {:.2} ms, \
+             while an async sleep left it at p99 {:.2} ms and spawn_blocking at p99 {:.2} ms \
+             (stalled: at least half the block; not stalled: at most a quarter of that)",
+            block.as_millis(),
+            ms(blocking),
+            ms(asleep),
+            ms(pool),
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c6_needs_a_stall_and_two_free_runs() {
+        let block = Duration::from_millis(20);
+        let p = [
+            (Blocker::AsyncSleep, 1_100_000),
+            (Blocker::SpawnBlocking, 1_200_000),
+            (Blocker::BlockingSleep, 19_000_000),
+        ];
+        assert!(c6(&p, block, 1, "smol").unwrap().holds);
+        let p = [
+            (Blocker::AsyncSleep, 1_100_000),
+            (Blocker::SpawnBlocking, 1_200_000),
+            (Blocker::BlockingSleep, 1_300_000),
+        ];
+        assert!(!c6(&p, block, 1, "smol").unwrap().holds, "no stall");
+        let p = [
+            (Blocker::AsyncSleep, 1_100_000),
+            (Blocker::SpawnBlocking, 9_000_000),
+            (Blocker::BlockingSleep, 21_000_000),
+        ];
+        assert!(
+            !c6(&p, block, 1, "smol").unwrap().holds,
+            "spawn_blocking stalled too"
+        );
+        assert!(c6(&p[..2], block, 1, "smol").is_none());
+    }
+}
