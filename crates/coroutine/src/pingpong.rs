@@ -153,11 +153,8 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
                 }
                 let socketpair = model.ends_with(SOCKETPAIR);
                 let spec = spec_for(kind, p);
-                let case = spec
-                    .annotate(s.case(model, p.name(), rep))
-                    .param("placement", p.name())
-                    .param("cpu_a", p.a())
-                    .param("cpu_b", p.b())
+                let case = p
+                    .annotate(spec.annotate(s.case(model, p.name(), rep)))
                     .param("link", if socketpair { "socketpair" } else { "channel" })
                     .param("clock", "inside-runtime");
                 let x = rt::run(

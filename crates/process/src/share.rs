@@ -21,7 +21,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 
 use harness::cli::{ShareArgs, format_bytes};
-use harness::cores::{pin_current_thread, set_affinity};
+use harness::cores::pin_current_thread;
 use harness::{Common, Outcome, Placement, Session, Timer, Verdict, hist, limits, sample};
 use nix::fcntl::{FcntlArg, fcntl};
 use workload::bytes::{fill, sum};
@@ -176,12 +176,9 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
                     let proof = SingleThreaded::check()?;
                     let mut consumer = Consumer::start(&proof, model, size as usize, p.b())?;
                     let variant = format!("{}/{}", format_bytes(size), p.name());
-                    let mut case = s
-                        .case(model, &variant, rep)
-                        .param("bytes", size)
-                        .param("placement", p.name())
-                        .param("cpu_a", p.a())
-                        .param("cpu_b", p.b());
+                    let mut case = p
+                        .annotate(s.case(model, &variant, rep))
+                        .param("bytes", size);
                     if let Some(c) = pipe_capacity(&consumer.to) {
                         case.set_param("pipe_capacity_bytes", c);
                     }
@@ -200,7 +197,7 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
                         Ok(ns)
                     })?;
                     consumer.stop()?;
-                    set_affinity(nix::unistd::Pid::from_raw(0), &s.cores.cpus)?;
+                    s.cores.repin_current_thread()?;
                     let p50 = h.value_at_quantile(0.5).max(1) as f64;
                     let rate = size as f64 / (p50 / 1e9);
                     rates.push((model, rate));

@@ -17,7 +17,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 
 use harness::cli::PlacementArgs;
-use harness::cores::{pin_current_thread, set_affinity};
+use harness::cores::pin_current_thread;
 use harness::{Common, Outcome, Placement, Session, Timer, hist, sample};
 
 /// The models of this experiment.
@@ -229,11 +229,7 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
             for &model in &models {
                 pin_current_thread(p.a())?;
                 let mut pair = start(model, p.b())?;
-                let case = s
-                    .case(model, p.name(), rep)
-                    .param("placement", p.name())
-                    .param("cpu_a", p.a())
-                    .param("cpu_b", p.b());
+                let case = p.annotate(s.case(model, p.name(), rep));
                 let mut h = hist::new();
                 let done = sample::run_samples(&s.schedule(), &mut h, || {
                     let t = Timer::start();
@@ -241,7 +237,7 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
                     Ok(t.ns())
                 })?;
                 drop(pair);
-                set_affinity(nix::unistd::Pid::from_raw(0), &s.cores.cpus)?;
+                s.cores.repin_current_thread()?;
                 let half = h.value_at_quantile(0.5) as f64 / 2.0;
                 let out = Outcome::new(done.samples)
                     .wall(done.wall)

@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::thread;
 
 use harness::cli::{ShareArgs, format_bytes};
-use harness::cores::{pin_current_thread, set_affinity};
+use harness::cores::pin_current_thread;
 use harness::{Common, Outcome, Placement, Session, Timer, hist, limits, sample};
 use workload::bytes;
 
@@ -87,12 +87,9 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
                     let consumer = Consumer::start(p.b())?;
                     let mut buf = Arc::new(vec![0u8; size as usize]);
                     let variant = format!("{}/{}", format_bytes(size), p.name());
-                    let case = s
-                        .case(model, &variant, rep)
-                        .param("bytes", size)
-                        .param("placement", p.name())
-                        .param("cpu_a", p.a())
-                        .param("cpu_b", p.b());
+                    let case = p
+                        .annotate(s.case(model, &variant, rep))
+                        .param("bytes", size);
                     let mut h = hist::new();
                     let mut round = 0u64;
                     let done = sample::run_samples(&s.schedule(), &mut h, || {
@@ -111,7 +108,7 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
                         Ok(ns)
                     })?;
                     drop(consumer);
-                    set_affinity(nix::unistd::Pid::from_raw(0), &s.cores.cpus)?;
+                    s.cores.repin_current_thread()?;
                     let p50 = h.value_at_quantile(0.5).max(1) as f64;
                     let out = Outcome::new(done.samples)
                         .wall(done.wall)
