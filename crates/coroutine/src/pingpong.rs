@@ -164,11 +164,7 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
                         socketpair,
                     },
                 )?;
-                let half = x.histogram.value_at_quantile(0.5) as f64 / 2.0;
-                let out = Outcome::new(x.sampled.samples)
-                    .wall(x.sampled.wall)
-                    .histogram(x.histogram)
-                    .figure("handover_p50_ns", half)
+                let out = Outcome::round_trips(x.sampled, x.histogram)
                     .figure("worker_threads_seen", x.threads_seen as f64);
                 let r = case.finish(&s, out)?;
                 s.emit(r)?;

@@ -202,11 +202,9 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
                     let rate = size as f64 / (p50 / 1e9);
                     rates.push((model, rate));
                     let copied = if model == "pipe" { 2 * size } else { 0 };
-                    let mut out = Outcome::new(done.samples)
-                        .wall(done.wall)
+                    let mut out = Outcome::sampled(done, h)
                         .figure("bytes_per_s", rate)
-                        .figure("bytes_copied_per_transfer", copied as f64)
-                        .histogram(h);
+                        .figure("bytes_copied_per_transfer", copied as f64);
                     if size == largest
                         && i + 1 == models.len()
                         && let Some(v) = verdict(&rates, size, p.name())

@@ -238,11 +238,7 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
                 })?;
                 drop(pair);
                 s.cores.repin_current_thread()?;
-                let half = h.value_at_quantile(0.5) as f64 / 2.0;
-                let out = Outcome::new(done.samples)
-                    .wall(done.wall)
-                    .histogram(h)
-                    .figure("handover_p50_ns", half);
+                let out = Outcome::round_trips(done, h);
                 let r = case.finish(&s, out)?;
                 s.emit(r)?;
             }

@@ -110,11 +110,9 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
                     drop(consumer);
                     s.cores.repin_current_thread()?;
                     let p50 = h.value_at_quantile(0.5).max(1) as f64;
-                    let out = Outcome::new(done.samples)
-                        .wall(done.wall)
+                    let out = Outcome::sampled(done, h)
                         .figure("bytes_per_s", size as f64 / (p50 / 1e9))
-                        .figure("bytes_copied_per_transfer", 0.0)
-                        .histogram(h);
+                        .figure("bytes_copied_per_transfer", 0.0);
                     let r = case.finish(&s, out)?;
                     s.emit(r)?;
                 }
