@@ -197,21 +197,15 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
                     .figure("worker_threads_seen", cooks.count() as f64)
                     .figure("busiest_thread_work_share", cooks.busiest_share());
             }
-            let verdict = if model == rt::TOKIO_CURRENT {
-                verdicts::c1(&walls, model, &kitchen::bounds(&plan))
-            } else if model == rt::TOKIO_MULTI && parallelism > 1 {
-                verdicts::c4(
-                    &walls,
-                    C4_MODELS,
-                    parallelism,
-                    plan.ideal_makespan_ms(parallelism),
-                )
-            } else {
-                None
-            };
-            if let Some(v) = verdict {
-                out = out.verdict(v);
-            }
+            let concurrent_on_one_cpu = model == rt::TOKIO_CURRENT;
+            out = out.verdict(kitchen::verdict(
+                &walls,
+                model,
+                &plan,
+                parallelism,
+                concurrent_on_one_cpu,
+                Some(C4_MODELS),
+            ));
             let r = case.finish(&s, out)?;
             s.emit(r)?;
         }

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use workload::{Checksum, KitchenPlan};
 
 use crate::hist;
+use crate::record::Verdict;
 use crate::session::Outcome;
-use crate::verdicts::KitchenBounds;
+use crate::verdicts::{self, C4Models, KitchenBounds};
 
 /// What a model produced: the prep checksum, each order's completion time
 /// since the start, and the makespan.
@@ -57,6 +58,29 @@ pub fn bounds(plan: &KitchenPlan) -> KitchenBounds {
         sum_of_orders_ms: plan.sum_ms() as f64,
         ideal_one_cpu_ms: plan.ideal_makespan_ms(1),
     }
+}
+
+/// The verdict the case of `model` decides, from the makespans of this
+/// repetition so far: C1 when `model` is the concurrent model confined to one
+/// CPU (`concurrent_on_one_cpu`), C4 when it is `c4.both` on more than one.
+pub fn verdict(
+    makespans: &[(&str, f64)],
+    model: &str,
+    plan: &KitchenPlan,
+    parallelism: usize,
+    concurrent_on_one_cpu: bool,
+    c4: Option<C4Models<'_>>,
+) -> Option<Verdict> {
+    if concurrent_on_one_cpu {
+        return verdicts::c1(makespans, model, &bounds(plan));
+    }
+    let c4 = c4.filter(|m| m.both == model && parallelism > 1)?;
+    verdicts::c4(
+        makespans,
+        c4,
+        parallelism,
+        plan.ideal_makespan_ms(parallelism),
+    )
 }
 
 impl Cooked {
@@ -158,6 +182,32 @@ mod tests {
         assert_eq!(out.figures["sum_of_orders_ms"], 125.0);
         assert_eq!(out.figures["ideal_makespan_ms"], 52.0);
         assert_eq!(out.figures["makespan_over_ideal"], 2.0);
+    }
+
+    #[test]
+    fn the_concurrent_model_on_one_cpu_decides_c1_and_both_on_more_decides_c4() {
+        let plan = KitchenPlan::new(3, 5.0, 1);
+        let m = C4Models {
+            both: "b",
+            parallel_only: "p",
+            concurrent_only: "c",
+        };
+        let walls = [
+            ("sequential", 126.0),
+            ("p", 100.0),
+            ("c", 58.0),
+            ("b", 55.0),
+        ];
+        let v = verdict(&walls, "c", &plan, 2, true, Some(m)).unwrap();
+        assert_eq!((v.claim.as_str(), v.holds), ("C1", true));
+        let v = verdict(&walls, "b", &plan, 2, false, Some(m)).unwrap();
+        assert_eq!((v.claim.as_str(), v.holds), ("C4", true));
+        assert!(
+            verdict(&walls, "b", &plan, 1, false, Some(m)).is_none(),
+            "C4 needs 2 CPUs"
+        );
+        assert!(verdict(&walls, "p", &plan, 2, false, Some(m)).is_none());
+        assert!(verdict(&walls, "b", &plan, 2, false, None).is_none());
     }
 
     #[test]

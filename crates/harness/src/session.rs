@@ -358,9 +358,11 @@ impl Outcome {
         self
     }
 
-    /// Sets the verdict.
-    pub fn verdict(mut self, v: Verdict) -> Outcome {
-        self.verdict = Some(v);
+    /// Sets the verdict, if there is one (`None` leaves the outcome as it is).
+    pub fn verdict(mut self, v: impl Into<Option<Verdict>>) -> Outcome {
+        if let Some(v) = v.into() {
+            self.verdict = Some(v);
+        }
         self
     }
 }

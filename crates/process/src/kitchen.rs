@@ -20,7 +20,7 @@ use anyhow::Context as _;
 
 use harness::cli::KitchenArgs;
 use harness::kitchen::{self, wait_blocking};
-use harness::{Common, Session, UsageError, guard, limits, verdicts};
+use harness::{Common, Session, UsageError, guard, limits};
 use workload::{Checksum, KitchenPlan};
 
 use crate::child::{SingleThreaded, fork_child, gather, pipe, send_words, wait_all};
@@ -108,13 +108,10 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
             } else {
                 parallelism
             };
-            let mut out = cooked.outcome(&plan, cpus);
-            if model == "process-per-order"
-                && parallelism == 1
-                && let Some(v) = verdicts::c1(&walls, model, &kitchen::bounds(&plan))
-            {
-                out = out.verdict(v);
-            }
+            // No model here is concurrent only or parallel only: no C4.
+            let on_one_cpu = model == "process-per-order" && parallelism == 1;
+            let verdict = kitchen::verdict(&walls, model, &plan, parallelism, on_one_cpu, None);
+            let out = cooked.outcome(&plan, cpus).verdict(verdict);
             let r = case.finish(&s, out)?;
             s.emit(r)?;
         }

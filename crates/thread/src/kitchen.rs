@@ -166,22 +166,9 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
             } else {
                 parallelism
             };
-            let mut out = cooked.outcome(&plan, cpus);
-            let verdict = if one_cpu {
-                verdicts::c1(&walls, model, &kitchen::bounds(&plan))
-            } else if model == "thread-per-order" {
-                verdicts::c4(
-                    &walls,
-                    C4_MODELS,
-                    parallelism,
-                    plan.ideal_makespan_ms(parallelism),
-                )
-            } else {
-                None
-            };
-            if let Some(v) = verdict {
-                out = out.verdict(v);
-            }
+            let verdict =
+                kitchen::verdict(&walls, model, &plan, parallelism, one_cpu, Some(C4_MODELS));
+            let out = cooked.outcome(&plan, cpus).verdict(verdict);
             let r = case.finish(&s, out)?;
             s.emit(r)?;
         }
