@@ -15,7 +15,6 @@
 //! - `pool`: N workers take the next task index from an atomic counter in a
 //!   shared mapping (dynamic, like the threads' pool).
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -56,13 +55,10 @@ pub fn pool(
     let next = SharedCounter::new()?;
     let (parts, d) = timed_workers(workers, cpus, |_| {
         let mut c = Checksum::default();
-        loop {
-            let i = next.get().fetch_add(1, Ordering::Relaxed);
-            if i >= plan.len() {
-                return checksum_words(c);
-            }
+        while let Some(i) = plan.claim(next.get()) {
             c.add(plan.run_task(i));
         }
+        checksum_words(c)
     })?;
     Ok((merge_checksums(parts), d))
 }

@@ -13,7 +13,7 @@
 //!   verdict compares both from one run.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -31,12 +31,6 @@ use crate::workers::{checksum_words, merge_checksums, timed_workers};
 /// The models of this experiment, in the order they run (the thread reference last).
 pub const MODELS: &[&str] = &["sequential", "gil-processes", "gil-threads"];
 
-/// The next task index from `next`, or `None` when the plan is done.
-fn next_task(next: &AtomicUsize, plan: &TaskPlan) -> Option<usize> {
-    let i = next.fetch_add(1, Ordering::Relaxed);
-    (i < plan.len()).then_some(i)
-}
-
 /// N worker processes (pinned round-robin to `cpus`) share the tasks
 /// dynamically; each holds its own lock around every task it runs.
 pub fn gil_processes(
@@ -49,7 +43,7 @@ pub fn gil_processes(
         // Made in the worker, after the fork: this process's own "GIL".
         let gil = Mutex::new(());
         let mut c = Checksum::default();
-        while let Some(i) = next_task(next.get(), plan) {
+        while let Some(i) = plan.claim(next.get()) {
             let _held = gil.lock().unwrap_or_else(|e| e.into_inner());
             c.add(plan.run_task(i));
         }
@@ -77,7 +71,7 @@ pub fn gil_threads(
                     .spawn_scoped(s, move || {
                         let _ = pin_round_robin(cpus, w);
                         let mut c = Checksum::default();
-                        while let Some(i) = next_task(next, plan) {
+                        while let Some(i) = plan.claim(next) {
                             let _held = gil.lock().unwrap_or_else(|e| e.into_inner());
                             c.add(plan.run_task(i));
                         }

@@ -13,7 +13,7 @@
 //! - `spawn-per-task`: one OS thread per task, all started at once: pure
 //!   concurrency, which on one core cannot beat sequential (C2).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use harness::cli::CpuArgs;
@@ -59,13 +59,10 @@ pub fn pool(
     let next = AtomicUsize::new(0);
     let (parts, d) = timed_workers(workers, cpus, |_| {
         let mut c = Checksum::default();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= plan.len() {
-                return c;
-            }
+        while let Some(i) = plan.claim(&next) {
             c.add(plan.run_task(i));
         }
+        c
     })?;
     Ok((
         parts.into_iter().fold(Checksum::default(), Checksum::merge),

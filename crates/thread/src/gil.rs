@@ -13,7 +13,7 @@
 //! Python's rule is "parallelism = multiprocessing" (C11).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use harness::cli::CpuArgs;
@@ -38,14 +38,11 @@ pub fn workers_with_lock(
     let next = AtomicUsize::new(0);
     let (parts, d) = timed_workers(workers, cpus, |_| {
         let mut c = Checksum::default();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= plan.len() {
-                return c;
-            }
+        while let Some(i) = plan.claim(&next) {
             let _held = gil.map(|m| m.lock().unwrap_or_else(|e| e.into_inner()));
             c.add(plan.run_task(i));
         }
+        c
     })?;
     Ok((
         parts.into_iter().fold(Checksum::default(), Checksum::merge),
