@@ -19,9 +19,10 @@ use hdrhistogram::Histogram;
 use serde_json::Value;
 use workload::Checksum;
 
-use crate::cli::{CalibrationArgs, Common};
+use crate::cli::{CalibrationArgs, Common, PlacementChoice};
 use crate::cores::CoreSet;
 use crate::machine::Machine;
+use crate::placement::Placement;
 use crate::record::{CtxSwitches, Latency, Record, SCHEMA, Verdict};
 use crate::rusage::{self, Usage};
 use crate::sample::{self, Sampled, Schedule};
@@ -129,6 +130,14 @@ impl Session {
             .copied()
             .filter(|a| self.common.models.iter().any(|m| m == a))
             .collect())
+    }
+
+    /// The placements `choice` asks for on the pinned CPUs; each that cannot
+    /// run here (cross-cpu on one CPU) is skipped with a note that says why.
+    pub fn placements(&self, choice: PlacementChoice) -> Vec<Placement> {
+        let (placements, skipped) = Placement::resolve(choice, &self.cores);
+        skipped.iter().for_each(|n| self.note(n));
+        placements
     }
 
     /// Kernel units per millisecond: `--units-per-ms` if given, else measured

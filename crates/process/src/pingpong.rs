@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 
 use harness::cli::PlacementArgs;
 use harness::cores::pin_current_thread;
-use harness::{Common, Outcome, Placement, Session, Timer, hist, sample};
+use harness::{Common, Outcome, Session, Timer, hist, sample};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 
 use crate::child::{Child, SingleThreaded, close_in_child, fork_child, pipe};
@@ -121,8 +121,7 @@ impl Partner {
 pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
     let mut s = Session::start("process", "pingpong", common)?;
     let models = s.select_models(MODELS)?;
-    let (placements, skipped) = Placement::resolve(args.placement, &s.cores);
-    skipped.iter().for_each(|n| s.note(n));
+    let placements = s.placements(args.placement);
     for rep in 0..common.reps {
         for p in &placements {
             for &model in &models {

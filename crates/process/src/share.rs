@@ -22,7 +22,7 @@ use std::io::{Read, Write};
 
 use harness::cli::{ShareArgs, format_bytes};
 use harness::cores::pin_current_thread;
-use harness::{Common, Outcome, Placement, Session, Timer, Verdict, hist, limits, sample};
+use harness::{Common, Outcome, Session, Timer, Verdict, hist, limits, sample};
 use nix::fcntl::{FcntlArg, fcntl};
 use workload::bytes::{fill, sum};
 
@@ -165,8 +165,7 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
     )?;
     let mut s = Session::start("process", "share", common)?;
     let models = s.select_models(MODELS)?;
-    let (placements, skipped) = Placement::resolve(args.placement.placement, &s.cores);
-    skipped.iter().for_each(|n| s.note(n));
+    let placements = s.placements(args.placement.placement);
     for rep in 0..common.reps {
         for p in &placements {
             for &size in &args.sizes {

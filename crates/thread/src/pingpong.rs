@@ -18,7 +18,7 @@ use std::thread::{self, JoinHandle};
 
 use harness::cli::PlacementArgs;
 use harness::cores::pin_current_thread;
-use harness::{Common, Outcome, Placement, Session, Timer, hist, sample};
+use harness::{Common, Outcome, Session, Timer, hist, sample};
 
 /// The models of this experiment.
 pub const MODELS: &[&str] = &["pipe", "condvar", "channel"];
@@ -222,8 +222,7 @@ impl Drop for ChannelPair {
 pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
     let mut s = Session::start("thread", "pingpong", common)?;
     let models = s.select_models(MODELS)?;
-    let (placements, skipped) = Placement::resolve(args.placement, &s.cores);
-    skipped.iter().for_each(|n| s.note(n));
+    let placements = s.placements(args.placement);
     for rep in 0..common.reps {
         for p in &placements {
             for &model in &models {

@@ -15,7 +15,7 @@ use std::thread;
 
 use harness::cli::{ShareArgs, format_bytes};
 use harness::cores::pin_current_thread;
-use harness::{Common, Outcome, Placement, Session, Timer, hist, limits, sample};
+use harness::{Common, Outcome, Session, Timer, hist, limits, sample};
 use workload::bytes;
 
 /// The models of this experiment.
@@ -77,8 +77,7 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
     limits::check_memory(largest, &format!("a {} buffer", format_bytes(largest)))?;
     let mut s = Session::start("thread", "share", common)?;
     let models = s.select_models(MODELS)?;
-    let (placements, skipped) = Placement::resolve(args.placement.placement, &s.cores);
-    skipped.iter().for_each(|n| s.note(n));
+    let placements = s.placements(args.placement.placement);
     for rep in 0..common.reps {
         for p in &placements {
             for &size in &args.sizes {
