@@ -128,8 +128,8 @@ pub fn c2(speedups: &[(&str, f64)], cpus: usize, dist: Dist, baseline: &str) -> 
         "C2",
         best <= FLAT_MAX_SPEEDUP,
         format!(
-            "{on} no model beat {baseline} on {} CPU work (speedups: {}; flat: ≤ {FLAT_MAX_SPEEDUP:.2}×); \
-             concurrency alone does not add compute",
+            "{on} the best model ran {best:.2}× {baseline} on {} CPU work (flat: ≤ {FLAT_MAX_SPEEDUP:.2}×; \
+             speedups: {}): concurrency alone does not add compute",
             dist.name(),
             list(speedups)
         ),
@@ -197,7 +197,7 @@ pub fn c11(locked: f64, scaling: (&str, f64), parallelism: usize) -> Option<Verd
         locked <= FLAT_MAX_SPEEDUP && eff >= C3_MIN_EFFICIENCY,
         format!(
             "on {parallelism} CPUs threads holding one shared lock around every task (gil-threads) ran \
-             {locked:.2}× the sequential run (flat: ≤ {FLAT_MAX_SPEEDUP:.2}), while {what} ran {x:.2}× \
+             {locked:.2}× the sequential run (flat: ≤ {FLAT_MAX_SPEEDUP:.2}×), while {what} ran {x:.2}× \
              (efficiency {eff:.2}; threshold {C3_MIN_EFFICIENCY:.2})"
         ),
     ))
