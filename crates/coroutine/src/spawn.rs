@@ -65,7 +65,7 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
                     schedule: s.schedule(),
                 },
             )?;
-            let out = Outcome::new(done.samples).wall(done.wall).histogram(h);
+            let out = Outcome::sampled(done, h);
             let r = case.finish(&s, out)?;
             s.emit(r)?;
         }

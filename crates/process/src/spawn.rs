@@ -246,7 +246,7 @@ pub fn run(common: &Common, args: &SpawnArgs) -> anyhow::Result<()> {
             let mut h = hist::new();
             let done = sample::run_samples(&s.schedule(), &mut h, thread_spawn_once)?;
             let thread_ns = h.value_at_quantile(0.5);
-            let mut out = Outcome::new(done.samples).wall(done.wall).histogram(h);
+            let mut out = Outcome::sampled(done, h);
             if let Some(v) = verdict(p50, thread_ns) {
                 out = out.verdict(v);
             }
@@ -300,7 +300,7 @@ fn measure(
         other => anyhow::bail!("unknown spawn model {other}"),
     };
     let p50 = h.value_at_quantile(0.5);
-    let out = Outcome::new(done.samples).wall(done.wall).histogram(h);
+    let out = Outcome::sampled(done, h);
     let r = case.finish(s, out)?;
     s.emit(r)?;
     Ok(p50)

@@ -28,8 +28,8 @@ use crate::load::Loaded;
 use crate::merge::Case;
 use crate::scaling::Series;
 
-/// Efficiency at the largest core count for C3 to hold; the same threshold as `thread cpu`'s own verdict.
-pub const C3_MIN_EFFICIENCY: f64 = 0.70;
+/// Efficiency at the largest core count for C3 to hold; the threshold of the binaries' own verdicts.
+pub const C3_MIN_EFFICIENCY: f64 = harness::verdicts::C3_MIN_EFFICIENCY;
 
 /// Memory figures that mean "resident bytes per live unit", in order of preference.
 pub const MEMORY_FIGURES: &[&str] = &[

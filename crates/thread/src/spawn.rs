@@ -54,7 +54,7 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
             let case = s.case(model, "", rep);
             let mut h = hist::new();
             let done = sample::run_samples(&s.schedule(), &mut h, f)?;
-            let out = Outcome::new(done.samples).wall(done.wall).histogram(h);
+            let out = Outcome::sampled(done, h);
             let r = case.finish(&s, out)?;
             s.emit(r)?;
         }
