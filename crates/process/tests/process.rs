@@ -95,10 +95,10 @@ fn pingpong_on_one_core_is_same_cpu_only() {
 #[test]
 fn memory_fits_slopes_per_child_and_per_thread() {
     let dir = tempfile::tempdir().unwrap();
-    let rs = run("memory", &["--tasks", "40", "--steps", "2"], dir.path());
+    let rs = run("memory", &["--tasks", "200", "--steps", "2"], dir.path());
     assert_eq!(models(&rs), BTreeSet::from(["fork-idle", "thread-idle"]));
     for r in &rs {
-        assert_eq!(r.ops, 40, "every unit was started");
+        assert_eq!(r.ops, 200, "every unit was started");
         let pss = r.figure("bytes_per_unit").unwrap();
         assert!(pss > 0.0 && pss < 1e7, "{} bytes per unit {pss}", r.model);
         assert!(r.figure("total_bytes_per_unit").unwrap() >= pss);
