@@ -31,6 +31,12 @@ impl Usage {
         read(UsageWho::RUSAGE_SELF)
     }
 
+    /// Counters of the calling thread alone (`RUSAGE_THREAD`), for a part of
+    /// a process (a load generator's threads) that must be told apart from the rest.
+    pub fn this_thread() -> Usage {
+        read(UsageWho::RUSAGE_THREAD)
+    }
+
     /// Counters of this process's reaped children, added up.
     pub fn children() -> Usage {
         read(UsageWho::RUSAGE_CHILDREN)
@@ -145,6 +151,8 @@ mod tests {
         let d = b.since(&a);
         assert!(d.user_ns + d.sys_ns > 0);
         assert!(b.max_rss_bytes > 0);
+        let t = Usage::this_thread();
+        assert!(t.user_ns + t.sys_ns > 0 && t.user_ns <= Usage::this_process().user_ns);
     }
 
     #[test]

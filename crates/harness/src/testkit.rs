@@ -2,7 +2,7 @@
 //! binary wrote and check they have the shape DESIGN.md promises. Not used by
 //! the binaries themselves.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::record::Record;
 
@@ -60,4 +60,35 @@ pub fn assert_record_shape(r: &Record, binary: &str, experiment: &str) {
             "{what}: verdict"
         );
     }
+}
+
+/// Builds binary `bin` of workspace package `package` into the profile
+/// directory of the running test binary and returns its path.
+///
+/// `cargo test -p X` builds X's binaries but not those of its dependencies,
+/// and a concept binary's `echo` runs the `loadgen` binary found next to it;
+/// this nested `cargo build` (a no-op when it is up to date) puts it there.
+pub fn build_bin(package: &str, bin: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    // target/<profile>/deps/<test binary>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in target/<profile>/deps");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", package, "--bin", bin]);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build {bin}: {e}"));
+    assert!(
+        status.success(),
+        "cargo build -p {package} --bin {bin} failed"
+    );
+    let path = profile_dir.join(bin);
+    assert!(path.exists(), "{} was not built", path.display());
+    path
 }
