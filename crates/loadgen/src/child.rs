@@ -23,7 +23,7 @@ use harness::{UsageError, guard};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use serde_json::Value;
 
-use crate::client::{Event, LoadResult, LoadSpec};
+use crate::client::{DRAIN_CAP, Event, LoadResult, LoadSpec};
 
 /// Name of the load generator binary.
 pub const BINARY: &str = "loadgen";
@@ -51,8 +51,9 @@ pub struct ClientArgs {
     #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = positive_secs)]
     pub duration_secs: f64,
 
-    /// Seconds requests in flight at the end of the window may still take
-    #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = non_negative_secs)]
+    /// After the window, seconds without any answer that end the wait for
+    /// requests still in flight
+    #[arg(long, value_name = "SECS", default_value_t = 0.25, value_parser = non_negative_secs)]
     pub drain_secs: f64,
 
     /// Open loop at this many requests per second in total [default: closed loop]
@@ -202,7 +203,7 @@ impl Drop for Reaper {
 
 /// Runs `spec` in a `loadgen` child (the binary at `path`), calling
 /// `on_event` as milestones arrive. Kills the child if it does not finish
-/// within its schedule plus 30 s.
+/// within its schedule, the longest drain and 30 s more.
 pub fn run(
     path: &Path,
     spec: &LoadSpec,
@@ -231,7 +232,7 @@ pub fn run(
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let mut reaper = Reaper { child: Some(child) };
     let limit =
-        spec.connect_timeout + spec.warmup + spec.duration + spec.drain + Duration::from_secs(30);
+        spec.connect_timeout + spec.warmup + spec.duration + DRAIN_CAP + Duration::from_secs(30);
     let deadline = Instant::now() + limit;
     let mut lines = BufReader::new(stdout);
     let mut result = None;

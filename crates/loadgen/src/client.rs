@@ -13,16 +13,19 @@
 //!   coordinated omission that wrk2 makes.
 //!
 //! A request belongs to the window if it was intended in it. After the
-//! window no new request is started; requests in flight get `drain` to
-//! finish. What is still unanswered then (in flight, or — open loop — due but
+//! window no new request is started; requests in flight may still finish for
+//! as long as answers keep coming — the drain ends once no answer has come
+//! for `drain` (and at the latest [`DRAIN_CAP`] after the window), so a slow
+//! server at 10,000 connections is waited for but a stuck one is not.
+//! What is still unanswered then (in flight, or — open loop — due but
 //! never sent because its connection was stuck) is recorded at the latency it
 //! had reached, a lower bound, and counted as unanswered: a server that
 //! leaves connections waiting (an iterative server, head-of-line blocking)
 //! shows in the percentiles instead of vanishing from them.
 //!
 //! Each client thread owns a share of the connections and an epoll loop
-//! (level-triggered; writes wait for `EPOLLOUT` only when a message does not
-//! fit the socket buffer). The threads run on the CPUs given, apart from the
+//! (level-triggered, one read per event; writes wait for `EPOLLOUT` only
+//! when a message does not fit the socket buffer). The threads run on the CPUs given, apart from the
 //! server's where the machine has them, and measure their own CPU time over
 //! the window (`RUSAGE_THREAD`), so a saturated client is visible.
 
@@ -60,7 +63,8 @@ pub struct LoadSpec {
     pub warmup: Duration,
     /// The measured window.
     pub duration: Duration,
-    /// How long requests in flight at the end of the window may still finish.
+    /// After the window, how long without any answer ends the wait for the
+    /// requests still in flight.
     pub drain: Duration,
     /// Open loop at this many requests per second in total; `None`: closed loop.
     pub rate_per_s: Option<f64>,
@@ -74,7 +78,7 @@ pub struct LoadSpec {
 
 impl LoadSpec {
     /// A closed-loop spec with the given size and defaults for the rest
-    /// (64-byte messages, 0.2 s warm-up, 1 s window, 1 s drain, one thread).
+    /// (64-byte messages, 0.2 s warm-up, 1 s window, 0.25 s drain, one thread).
     pub fn closed(addr: SocketAddr, connections: usize) -> LoadSpec {
         LoadSpec {
             addr,
@@ -82,7 +86,7 @@ impl LoadSpec {
             message_bytes: 64,
             warmup: Duration::from_millis(200),
             duration: Duration::from_secs(1),
-            drain: Duration::from_secs(1),
+            drain: DEFAULT_DRAIN,
             rate_per_s: None,
             threads: 1,
             cpus: Vec::new(),
@@ -123,6 +127,12 @@ impl LoadSpec {
         Ok(())
     }
 }
+
+/// The default quiet time that ends the drain.
+pub const DEFAULT_DRAIN: Duration = Duration::from_millis(250);
+
+/// The longest drain, however long answers keep coming.
+pub const DRAIN_CAP: Duration = Duration::from_secs(30);
 
 /// Time allowed to open `connections` connections: 10 s, plus a millisecond each.
 pub fn default_connect_timeout(connections: usize) -> Duration {
@@ -310,7 +320,6 @@ pub fn run(spec: &LoadSpec, on_event: &mut dyn FnMut(Event)) -> anyhow::Result<L
         spec,
         t_start: AtomicU64::new(0),
         t_end: AtomicU64::new(0),
-        drain_end: AtomicU64::new(0),
         ready: Barrier::new(threads + 1),
         go: Barrier::new(threads + 1),
         abort: AtomicBool::new(false),
@@ -339,8 +348,6 @@ pub fn run(spec: &LoadSpec, on_event: &mut dyn FnMut(Event)) -> anyhow::Result<L
         let t_end = t_start + spec.duration.as_nanos() as u64;
         plan.t_start.store(t_start, Ordering::Release);
         plan.t_end.store(t_end, Ordering::Release);
-        plan.drain_end
-            .store(t_end + spec.drain.as_nanos() as u64, Ordering::Release);
         plan.go.wait();
         if sleep_until(&plan, t_start) {
             on_event(Event::Measuring);
@@ -418,7 +425,6 @@ struct Plan<'a> {
     spec: &'a LoadSpec,
     t_start: AtomicU64,
     t_end: AtomicU64,
-    drain_end: AtomicU64,
     ready: Barrier,
     go: Barrier,
     abort: AtomicBool,
@@ -442,7 +448,6 @@ fn client_thread(plan: &Plan, share: Vec<(u32, TcpStream)>) -> anyhow::Result<Pa
     let mut w = setup?;
     w.t_start = plan.t_start.load(Ordering::Acquire);
     w.t_end = plan.t_end.load(Ordering::Acquire);
-    w.drain_end = plan.drain_end.load(Ordering::Acquire);
     w.run()?;
     Ok(w.finish())
 }
@@ -477,7 +482,8 @@ struct Worker<'a> {
     scratch: Vec<u8>,
     t_start: u64,
     t_end: u64,
-    drain_end: u64,
+    /// When the last answer came.
+    last_answer: u64,
     histogram: Histogram<u64>,
     requests: u64,
     unanswered: u64,
@@ -521,7 +527,7 @@ impl<'a> Worker<'a> {
             scratch: vec![0u8; SCRATCH_BYTES],
             t_start: 0,
             t_end: 0,
-            drain_end: 0,
+            last_answer: 0,
             histogram: hist::new(),
             requests: 0,
             unanswered: 0,
@@ -534,6 +540,13 @@ impl<'a> Worker<'a> {
 
     fn now(&self) -> u64 {
         self.plan.epoch.ns()
+    }
+
+    /// The end of the drain: `drain` after the last answer (or the window's
+    /// end), and no later than [`DRAIN_CAP`] after the window.
+    fn drain_end(&self) -> u64 {
+        let quiet = self.t_end.max(self.last_answer) + self.plan.spec.drain.as_nanos() as u64;
+        quiet.min(self.t_end + DRAIN_CAP.as_nanos() as u64)
     }
 
     fn run(&mut self) -> anyhow::Result<()> {
@@ -579,7 +592,8 @@ impl<'a> Worker<'a> {
             if now >= self.t_end && self.in_flight == 0 && self.due.is_empty() {
                 return Ok(());
             }
-            if now >= self.drain_end {
+            let drain_end = self.drain_end();
+            if now >= drain_end {
                 return Ok(());
             }
             let mut deadline = if now < self.t_start {
@@ -587,7 +601,7 @@ impl<'a> Worker<'a> {
             } else if now < self.t_end {
                 self.t_end
             } else {
-                self.drain_end
+                drain_end
             };
             if let Some(&Reverse((due, _))) = self.due.peek() {
                 deadline = deadline.min(due);
@@ -656,6 +670,10 @@ impl<'a> Worker<'a> {
         Ok(())
     }
 
+    /// One read per readiness event: the epoll set is level-triggered, so
+    /// what is left is reported again, and a read that would only return
+    /// `EWOULDBLOCK` is never made (the client must cost no more system calls
+    /// per request than the servers it measures).
     fn read_ready(&mut self, k: usize) -> anyhow::Result<()> {
         loop {
             let c = &mut self.conns[k];
@@ -684,6 +702,7 @@ impl<'a> Worker<'a> {
                     if c.got == c.msg.len() {
                         self.complete(k)?;
                     }
+                    return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -698,6 +717,7 @@ impl<'a> Worker<'a> {
 
     fn complete(&mut self, k: usize) -> anyhow::Result<()> {
         let now = self.now();
+        self.last_answer = now;
         let (t_start, t_end) = (self.t_start, self.t_end);
         let c = &mut self.conns[k];
         let intended = c.intended_ns;

@@ -26,9 +26,6 @@ use crate::client::{self, Event, LoadResult, LoadSpec};
 use crate::net;
 use crate::server::{ServerCtx, StartFn};
 
-/// Seconds requests in flight at the end of the window may still take.
-pub const DRAIN: Duration = Duration::from_secs(1);
-
 /// Above this client busy fraction a case gets a note: the client may have
 /// been the limit.
 pub const CLIENT_BUSY_WARNING: f64 = 0.9;
@@ -349,7 +346,7 @@ fn spec_for(
         message_bytes: args.message_bytes as usize,
         warmup: Duration::from_secs_f64(common.warmup_secs),
         duration: Duration::from_secs_f64(common.duration_secs),
-        drain: DRAIN,
+        drain: client::DEFAULT_DRAIN,
         rate_per_s: args.rate,
         threads: place.threads.min(connections),
         cpus: place.cpus.clone(),
