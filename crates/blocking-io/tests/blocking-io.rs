@@ -1,0 +1,191 @@
+//! Integration tests of `blocking-io`: every server model echoes exactly
+//! (messages larger than a socket buffer included), survives clients that
+//! vanish mid-message and stops; `serve` answers; `echo` and `requests` run
+//! for milliseconds and write records of the promised shape; bad input exits 2.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+use conpar_blocking_io::echo::{MODELS, start};
+use harness::Record;
+use harness::testkit::{assert_record_shape, build_bin, read_records};
+use loadgen::conformance::{self, LARGE_MESSAGE_BYTES};
+use predicates::prelude::*;
+
+/// Flags that keep every case to a few tens of milliseconds.
+const QUICK: &[&str] = &[
+    "--cores",
+    "1",
+    "--duration-secs",
+    "0.05",
+    "--warmup-secs",
+    "0.01",
+    "--quiet",
+];
+
+/// The `echo` experiment runs the `loadgen` binary found next to this one.
+fn loadgen_built() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        build_bin("conpar-loadgen", "loadgen");
+    });
+}
+
+fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
+    let out = dir.join(format!("{experiment}.jsonl"));
+    Command::cargo_bin("blocking-io")
+        .unwrap()
+        .arg(experiment)
+        .args(QUICK)
+        .args(extra)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let records = read_records(&out);
+    for r in &records {
+        assert_record_shape(r, "blocking-io", experiment);
+    }
+    records
+}
+
+#[test]
+fn every_model_echoes_exactly_even_past_the_socket_buffer() {
+    for &model in MODELS {
+        conformance::echo_exactly(start, model, 2, 1, LARGE_MESSAGE_BYTES).unwrap();
+        conformance::echo_exactly(start, model, 2, 1, 24).unwrap();
+    }
+    // Only thread-per-connection serves more connections than it has workers.
+    let (r, _) = conformance::echo_exactly(start, "thread-per-connection", 1, 5, 100).unwrap();
+    assert_eq!(r.connections_served, 5);
+}
+
+#[test]
+fn every_model_survives_clients_that_vanish_mid_message() {
+    for &model in MODELS {
+        conformance::survives_disconnects(start, model, 2).unwrap();
+    }
+}
+
+#[test]
+fn serve_prints_an_address_that_answers_and_stops_on_sigterm() {
+    let bin = assert_cmd::cargo::cargo_bin("blocking-io");
+    conformance::serve_answers(&bin, "thread-per-connection").unwrap();
+}
+
+#[test]
+fn echo_runs_every_model_through_the_loadgen_process() {
+    loadgen_built();
+    let dir = tempfile::tempdir().unwrap();
+    let rs = run("echo", &["--connections", "1,3"], dir.path());
+    assert_eq!(rs.len(), 6);
+    let models: BTreeSet<_> = rs.iter().map(|r| r.model.as_str()).collect();
+    assert_eq!(models, MODELS.iter().copied().collect());
+    for r in &rs {
+        let c = r.param_u64("connections").unwrap();
+        assert_eq!(r.params["loadgen"], "process");
+        assert_eq!(r.params["load"], "closed");
+        assert!(r.checksum.is_some() && r.latency.is_some());
+        for f in [
+            "server_cpu_ns",
+            "client_cpu_ns",
+            "server_rss_bytes",
+            "server_threads",
+        ] {
+            assert!(r.figure(f).is_some(), "{} lacks {f}", r.model);
+        }
+        let served = r.figure("connections_served").unwrap() as u64;
+        match r.model.as_str() {
+            // One connection at a time: the others wait (head-of-line blocking).
+            "iterative" | "pool" => {
+                assert_eq!(served, 1, "{} at {c}", r.model);
+                assert!(r.figure("unanswered_requests").unwrap() >= (c - 1) as f64);
+            }
+            _ => assert_eq!(served, c),
+        }
+    }
+    let verdicts: Vec<_> = rs.iter().filter_map(|r| r.verdict.as_ref()).collect();
+    assert_eq!(verdicts.len(), 2, "one C12 verdict per connection count");
+    assert!(verdicts.iter().all(|v| v.claim == "C12"));
+    assert_eq!(
+        rs[2].verdict.as_ref(),
+        verdicts.first().copied(),
+        "on the last model's record"
+    );
+}
+
+#[test]
+fn echo_in_process_open_loop_counts_what_it_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let rs = run(
+        "echo",
+        &[
+            "--connections",
+            "4",
+            "--rate",
+            "2000",
+            "--loadgen",
+            "in-process",
+            "--model",
+            "thread-per-connection",
+            "--message-bytes",
+            "1KiB",
+        ],
+        dir.path(),
+    );
+    let r = &rs[0];
+    assert_eq!(
+        (r.params["load"].as_str(), r.params["loadgen"].as_str()),
+        (Some("open"), Some("in-process"))
+    );
+    assert_eq!(r.variant, "4-conn/open");
+    assert_eq!(r.figure("connections_served"), Some(4.0));
+    assert!(r.figure("bytes_verified").unwrap() >= 1024.0 * r.ops as f64);
+}
+
+#[test]
+fn requests_runs_sequentially_and_decides_c5() {
+    let dir = tempfile::tempdir().unwrap();
+    let rs = run(
+        "requests",
+        &["--requests", "3", "--delay-ms", "5"],
+        dir.path(),
+    );
+    let r = &rs[0];
+    assert_eq!((r.model.as_str(), r.ops), ("sequential", 3));
+    let want = loadgen::requests::expected_checksum(3).hex();
+    assert_eq!(r.checksum.as_deref(), Some(want.as_str()));
+    assert!(
+        r.wall_ns >= 15_000_000,
+        "three waits of 5 ms, one after another"
+    );
+    assert_eq!(r.verdict.as_ref().unwrap().claim, "C5");
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_flag() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["echo", "--connections", "0"], "--connections"),
+        (&["echo", "--message-bytes", "8"], "--message-bytes"),
+        (&["echo", "--rate", "0"], "--rate"),
+        (&["echo", "--loadgen", "elsewhere"], "--loadgen"),
+        (&["echo", "--model", "fibers"], "--model"),
+        (&["requests", "--requests", "0"], "--requests"),
+        (&["requests", "--delay-ms=0"], "--delay-ms"),
+        (&["serve", "--model", "fibers"], "--model"),
+        (&["serve"], "--model"),
+        (&["serve", "--model", "pool", "--port", "70000"], "--port"),
+    ];
+    for (args, flag) in cases {
+        Command::cargo_bin("blocking-io")
+            .unwrap()
+            .args(*args)
+            .assert()
+            .code(2)
+            .stderr(
+                predicate::str::contains(*flag).and(predicate::str::contains("panicked").not()),
+            );
+    }
+}
