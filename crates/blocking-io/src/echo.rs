@@ -47,6 +47,12 @@ pub const SERVERS: EchoServers = EchoServers {
         "blocking sockets, a thread per connection",
     ),
     caveat: |_| None,
+    // Connection threads inherit the acceptor's name, "thread-per-connection-0".
+    thread_prefixes: |m| match m {
+        "iterative" => &["iterative-"],
+        "pool" => &["pool-"],
+        _ => &["thread-per-connection-"],
+    },
 };
 
 /// Connections served at once: one, a pool's worth, or all.

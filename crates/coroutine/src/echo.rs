@@ -62,6 +62,13 @@ pub const SERVERS: EchoServers = EchoServers {
     },
     decider: ("tokio-current-thread", "async tasks, one tokio thread"),
     caveat: |m| (m == "async-std").then_some(ASYNC_STD_CAVEAT),
+    // As /proc shows them; "async-io" is the reactor thread smol and async-std share.
+    thread_prefixes: |m| match m {
+        "tokio-current-thread" => &["tokio-current-thread"],
+        "tokio-multi-thread" => &["tokio-rt-worker"],
+        "smol" => &["smol-", "async-io"],
+        _ => &["async-std/runtime", "async-io"],
+    },
 };
 
 /// How long stopping waits for connection tasks to end.

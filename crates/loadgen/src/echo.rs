@@ -16,9 +16,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use harness::cli::{EchoArgs, LoadgenChoice};
-use harness::cores::{CoreSet, format_cpu_list, thread_count};
+use harness::cores::{CoreSet, format_cpu_list, set_affinity};
 use harness::rusage::{self, Usage};
 use harness::{Common, Outcome, Session, UsageError, Verdict, limits, usage_bail};
+use nix::unistd::Pid;
 use workload::message;
 
 use crate::child;
@@ -49,6 +50,24 @@ pub struct EchoServers {
     pub decider: (&'static str, &'static str),
     /// A caveat printed once for a model (a discontinued runtime), if any.
     pub caveat: fn(model: &str) -> Option<&'static str>,
+    /// Name prefixes of a model's threads (as `/proc` shows them, at most 15
+    /// bytes), to count the server's threads apart from the harness's and
+    /// from a runtime an earlier case left running (async-std's cannot stop).
+    pub thread_prefixes: fn(model: &str) -> &'static [&'static str],
+}
+
+/// Threads of this process whose name starts with one of `prefixes`.
+pub fn threads_named(prefixes: &[&str]) -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    dir.filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("comm")).ok())
+        .filter(|name| {
+            prefixes
+                .iter()
+                .any(|p| name.starts_with(&p[..p.len().min(15)]))
+        })
+        .count()
 }
 
 /// Where the load generator runs, relative to the server.
@@ -135,8 +154,9 @@ pub fn preflight(args: &EchoArgs) -> Result<(), UsageError> {
 }
 
 /// Server-side readings at the client's milestones.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Readings {
+    thread_prefixes: &'static [&'static str],
     start: Option<Usage>,
     end: Option<Usage>,
     rss_end: Option<u64>,
@@ -144,6 +164,16 @@ struct Readings {
 }
 
 impl Readings {
+    fn new(thread_prefixes: &'static [&'static str]) -> Readings {
+        Readings {
+            thread_prefixes,
+            start: None,
+            end: None,
+            rss_end: None,
+            threads_end: None,
+        }
+    }
+
     fn take(&mut self, e: Event) {
         match e {
             Event::Connected => {}
@@ -151,7 +181,7 @@ impl Readings {
             Event::WindowEnd => {
                 self.end = Some(Usage::this_process());
                 self.rss_end = rusage::current_rss_bytes();
-                self.threads_end = thread_count();
+                self.threads_end = Some(threads_named(self.thread_prefixes));
             }
         }
     }
@@ -183,7 +213,7 @@ pub struct Row {
     pub requests_per_s: f64,
     /// 99th percentile latency, nanoseconds.
     pub p99_ns: u64,
-    /// Server threads at the end of the window.
+    /// Server threads at the end of the window (by name).
     pub threads: usize,
     /// Server memory per connection, bytes.
     pub rss_per_connection_bytes: f64,
@@ -269,14 +299,21 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
                     Some(c) => case.param("caveat", c),
                     None => case,
                 };
-                let mut readings = Readings::default();
-                let (result, reaper) = match &loadgen {
-                    Some(path) => {
-                        let (r, reaper) = child::run(path, &spec, &mut |e| readings.take(e))?;
-                        (r, Some(reaper))
-                    }
-                    None => (client::run(&spec, &mut |e| readings.take(e))?, None),
+                let mut readings = Readings::new((servers.thread_prefixes)(model));
+                // This thread reads the server's counters at the client's
+                // milestones: on the client's CPUs it is not queued behind
+                // thousands of busy server threads, so the readings are on time.
+                // (The server's threads exist already, or are started by its own.)
+                if place.apart {
+                    set_affinity(Pid::from_raw(0), &place.cpus)?;
+                }
+                let ran = match &loadgen {
+                    Some(path) => child::run(path, &spec, &mut |e| readings.take(e))
+                        .map(|(r, reaper)| (r, Some(reaper))),
+                    None => client::run(&spec, &mut |e| readings.take(e)).map(|r| (r, None)),
                 };
+                set_affinity(Pid::from_raw(0), &s.cores.cpus)?;
+                let (result, reaper) = ran?;
                 let stats = server.stop()?;
                 anyhow::ensure!(
                     stats.bytes_echoed >= result.bytes_verified,
@@ -458,6 +495,17 @@ mod tests {
             c12(&rows, ("epoll", "x")).is_none(),
             "no verdict without the decider"
         );
+    }
+
+    #[test]
+    fn threads_are_counted_by_name() {
+        let _t = std::thread::Builder::new()
+            .name("a-very-long-thread-name".into())
+            .spawn(|| std::thread::sleep(std::time::Duration::from_millis(200)))
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(threads_named(&["a-very-long-thread-name-indeed"]), 1);
+        assert_eq!(threads_named(&["no-such-thread"]), 0);
     }
 
     #[test]

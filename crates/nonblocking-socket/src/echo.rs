@@ -51,6 +51,11 @@ pub const SERVERS: EchoServers = EchoServers {
         "non-blocking sockets, one epoll loop on one thread",
     ),
     caveat: |_| None,
+    thread_prefixes: |m| match m {
+        "epoll" => &["epoll-0"],
+        "epoll-edge" => &["epoll-edge-"],
+        _ => &["epoll-per-core-"],
+    },
 };
 
 /// How readiness is reported.
