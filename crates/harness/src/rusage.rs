@@ -119,6 +119,17 @@ pub fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// Hands memory that was freed back to the kernel (glibc's `malloc_trim`),
+/// so that the resident memory of a case does not include what an earlier
+/// case of the same process freed but the allocator kept. No-op elsewhere.
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        nix::libc::malloc_trim(0);
+    }
+}
+
 /// Proportional and resident memory of process `pid` from `/proc/<pid>/smaps_rollup`, bytes.
 pub fn pss_rss_bytes_of(pid: i32) -> Option<(u64, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;

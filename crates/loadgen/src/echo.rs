@@ -273,6 +273,8 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
                     workers,
                     cpus: s.cores.cpus.clone(),
                 };
+                // What earlier cases freed must not count as this server's.
+                rusage::trim_heap();
                 let server = (servers.start)(model, &ctx)?;
                 let spec = spec_for(server.addr(), c, args, common, &place);
                 let rss_idle = rusage::current_rss_bytes().unwrap_or(0);
