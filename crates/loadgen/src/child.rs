@@ -1,13 +1,16 @@
 //! The load generator as a child process: the `loadgen` binary, found next to
 //! the running binary, started with the spec as flags, registered with the
 //! child guard, read line by line (milestones, then the result, as JSON).
+//! Each milestone is acknowledged on the child's stdin (`--ack`), so the
+//! child keeps its connections open until the server's side has read its
+//! figures for the window.
 //!
 //! A separate process is what 10,000 connections need where the open-files
 //! hard limit is 20,000 per process (each connection costs a descriptor at
 //! both ends), and it keeps the server's CPU time and memory apart from the
 //! client's.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
@@ -71,6 +74,12 @@ pub struct ClientArgs {
     /// Seconds allowed to open every connection [default: 10 + 1 ms per connection]
     #[arg(long, value_name = "SECS", value_parser = positive_secs)]
     pub connect_timeout_secs: Option<f64>,
+
+    /// After printing each milestone, wait for a line on stdin before going
+    /// on (so a parent reading the server's figures at the window's end sees
+    /// every connection still open)
+    #[arg(long, hide = true)]
+    pub ack: bool,
 }
 
 /// A list of CPUs given on the command line.
@@ -213,7 +222,8 @@ pub fn run(
     let mut cmd = Command::new(path);
     cmd.arg("echo")
         .args(ClientArgs::argv(spec))
-        .stdin(Stdio::null())
+        .arg("--ack")
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     // SAFETY: child_setup only makes async-signal-safe calls (atomic stores,
@@ -228,6 +238,7 @@ pub fn run(
         .spawn()
         .with_context(|| format!("cannot start {}", path.display()))?;
     guard::register_child(child.id() as i32)?;
+    let mut acks = child.stdin.take().expect("stdin is piped");
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let mut reaper = Reaper { child: Some(child) };
@@ -267,6 +278,8 @@ pub fn run(
             result = Some(LoadResult::from_json(r.clone())?);
         } else if let Some(e) = v.get("event") {
             on_event(serde_json::from_value(e.clone()).context("unknown load generator event")?);
+            // A child that died is found at the next read.
+            let _ = acks.write_all(b"\n").and_then(|()| acks.flush());
         }
     }
     // Its errors are read after its stdout closed (it writes a line or two

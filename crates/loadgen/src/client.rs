@@ -299,7 +299,8 @@ pub fn connect_all(
 }
 
 /// Runs the load described by `spec`, calling `on_event` at each milestone
-/// (on the calling thread), and returns what it measured. Fails if any echo
+/// (on the calling thread; the connections stay open until it has returned
+/// from [`Event::WindowEnd`]), and returns what it measured. Fails if any echo
 /// differs from its request, a connection closes, or the server answers
 /// nothing at all.
 pub fn run(spec: &LoadSpec, on_event: &mut dyn FnMut(Event)) -> anyhow::Result<LoadResult> {
@@ -322,6 +323,7 @@ pub fn run(spec: &LoadSpec, on_event: &mut dyn FnMut(Event)) -> anyhow::Result<L
         t_end: AtomicU64::new(0),
         ready: Barrier::new(threads + 1),
         go: Barrier::new(threads + 1),
+        release: Barrier::new(threads + 1),
         abort: AtomicBool::new(false),
     };
     let parts = thread::scope(|s| -> anyhow::Result<Vec<Part>> {
@@ -332,13 +334,7 @@ pub fn run(spec: &LoadSpec, on_event: &mut dyn FnMut(Event)) -> anyhow::Result<L
                 let plan = &plan;
                 thread::Builder::new()
                     .name(format!("loadgen-{k}"))
-                    .spawn_scoped(s, move || {
-                        let r = client_thread(plan, share);
-                        if r.is_err() {
-                            plan.abort.store(true, Ordering::Release);
-                        }
-                        r
-                    })
+                    .spawn_scoped(s, move || client_thread(plan, share))
                     .map_err(|e| anyhow::anyhow!("cannot start load generator thread {k}: {e}"))
             })
             .collect::<anyhow::Result<_>>()?;
@@ -355,6 +351,7 @@ pub fn run(spec: &LoadSpec, on_event: &mut dyn FnMut(Event)) -> anyhow::Result<L
                 on_event(Event::WindowEnd);
             }
         }
+        plan.release.wait();
         handles
             .into_iter()
             .map(|h| {
@@ -427,6 +424,8 @@ struct Plan<'a> {
     t_end: AtomicU64,
     ready: Barrier,
     go: Barrier,
+    /// Passed once the window's end was reported: connections may close.
+    release: Barrier,
     abort: AtomicBool,
 }
 
@@ -445,11 +444,23 @@ fn client_thread(plan: &Plan, share: Vec<(u32, TcpStream)>) -> anyhow::Result<Pa
     let setup = Worker::new(plan, share);
     plan.ready.wait();
     plan.go.wait();
-    let mut w = setup?;
-    w.t_start = plan.t_start.load(Ordering::Acquire);
-    w.t_end = plan.t_end.load(Ordering::Acquire);
-    w.run()?;
-    Ok(w.finish())
+    let run = setup.and_then(|mut w| {
+        w.t_start = plan.t_start.load(Ordering::Acquire);
+        w.t_end = plan.t_end.load(Ordering::Acquire);
+        w.run()?;
+        let part = w.finish();
+        Ok((w, part))
+    });
+    if run.is_err() {
+        plan.abort.store(true, Ordering::Release);
+    }
+    // The connections stay open until the window's end has been reported,
+    // so whoever reads the server's figures then sees every connection.
+    plan.release.wait();
+    run.map(|(w, part)| {
+        drop(w);
+        part
+    })
 }
 
 const EPOLL_IN: EpollFlags = EpollFlags::EPOLLIN;
@@ -750,7 +761,7 @@ impl<'a> Worker<'a> {
     }
 
     /// Records what is still unanswered at the latency it has reached.
-    fn finish(mut self) -> Part {
+    fn finish(&mut self) -> Part {
         let now = self.now();
         let end = self.usage_end.unwrap_or_else(Usage::this_thread);
         let cpu = end.since(&self.usage_start.unwrap_or(end));
@@ -775,7 +786,7 @@ impl<'a> Worker<'a> {
             }
         }
         Part {
-            histogram: self.histogram,
+            histogram: std::mem::replace(&mut self.histogram, hist::new()),
             requests: self.requests,
             unanswered: self.unanswered,
             served,

@@ -76,7 +76,13 @@ fn echo(args: &ClientArgs) -> anyhow::Result<()> {
         // A reader that went away ends the run with an error below.
         let _ = writeln!(out, "{line}").and_then(|()| out.flush());
     };
-    let result = client::run(&spec, &mut |e| print(serde_json::json!({ "event": e })))?;
+    let result = client::run(&spec, &mut |e| {
+        print(serde_json::json!({ "event": e }));
+        if args.ack {
+            // End of input (a parent gone) lets the run go on.
+            let _ = std::io::stdin().read_line(&mut String::new());
+        }
+    })?;
     print(serde_json::json!({ "result": result.to_json()? }));
     Ok(())
 }
