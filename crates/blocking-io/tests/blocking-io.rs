@@ -5,14 +5,12 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::OnceLock;
 
-use assert_cmd::Command;
+use assert_cmd::cargo::cargo_bin;
 use conpar_blocking_io::echo::{MODELS, start};
 use harness::Record;
-use harness::testkit::{assert_record_shape, build_bin, read_records};
+use harness::testkit::{assert_usage_error, build_bin, run_experiment};
 use loadgen::conformance::{self, LARGE_MESSAGE_BYTES};
-use predicates::prelude::*;
 
 /// Flags that keep every case to a few tens of milliseconds.
 const QUICK: &[&str] = &[
@@ -25,30 +23,15 @@ const QUICK: &[&str] = &[
     "--quiet",
 ];
 
-/// The `echo` experiment runs the `loadgen` binary found next to this one.
-fn loadgen_built() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        build_bin("conpar-loadgen", "loadgen");
-    });
-}
-
 fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
-    let out = dir.join(format!("{experiment}.jsonl"));
-    Command::cargo_bin("blocking-io")
-        .unwrap()
-        .arg(experiment)
-        .args(QUICK)
-        .args(extra)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    let records = read_records(&out);
-    for r in &records {
-        assert_record_shape(r, "blocking-io", experiment);
-    }
-    records
+    let args: Vec<&str> = QUICK.iter().chain(extra).copied().collect();
+    run_experiment(
+        &cargo_bin("blocking-io"),
+        "blocking-io",
+        experiment,
+        &args,
+        dir,
+    )
 }
 
 #[test]
@@ -71,13 +54,14 @@ fn every_model_survives_clients_that_vanish_mid_message() {
 
 #[test]
 fn serve_prints_an_address_that_answers_and_stops_on_sigterm() {
-    let bin = assert_cmd::cargo::cargo_bin("blocking-io");
+    let bin = cargo_bin("blocking-io");
     conformance::serve_answers(&bin, "thread-per-connection").unwrap();
 }
 
 #[test]
 fn echo_runs_every_model_through_the_loadgen_process() {
-    loadgen_built();
+    // `echo` runs the `loadgen` binary found next to this one.
+    build_bin("conpar-loadgen", "loadgen");
     let dir = tempfile::tempdir().unwrap();
     let rs = run("echo", &["--connections", "1,3"], dir.path());
     assert_eq!(rs.len(), 6);
@@ -178,14 +162,8 @@ fn bad_input_exits_2_naming_the_flag() {
         (&["serve"], "--model"),
         (&["serve", "--model", "pool", "--port", "70000"], "--port"),
     ];
+    let bin = cargo_bin("blocking-io");
     for (args, flag) in cases {
-        Command::cargo_bin("blocking-io")
-            .unwrap()
-            .args(*args)
-            .assert()
-            .code(2)
-            .stderr(
-                predicate::str::contains(*flag).and(predicate::str::contains("panicked").not()),
-            );
+        assert_usage_error(&bin, args, flag);
     }
 }

@@ -18,6 +18,7 @@
 //! down (tokio, smol) or its tasks are waited for (async-std's global
 //! executor cannot be dropped).
 
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -133,26 +134,44 @@ async fn tokio_connection(s: tokio::net::TcpStream, counters: Arc<Counters>, sto
     future::or(work, stopped(stop)).await;
 }
 
+/// Accepts with `accept` until `stop` closes, handing every connection to
+/// `serve` (which spawns its task); the same loop for every runtime.
+async fn accept_until_stopped<S, Fut>(
+    mut accept: impl FnMut() -> Fut,
+    stop: &Receiver<()>,
+    mut serve: impl FnMut(S),
+) -> anyhow::Result<()>
+where
+    Fut: Future<Output = std::io::Result<(S, SocketAddr)>>,
+{
+    loop {
+        let next = future::or(async { Some(accept().await) }, async {
+            stopped(stop.clone()).await;
+            None
+        });
+        match next.await {
+            None => return Ok(()),
+            Some(Ok((s, _))) => serve(s),
+            Some(Err(e)) if transient(&e) => {}
+            Some(Err(e)) => return Err(e).context("accept failed"),
+        }
+    }
+}
+
 async fn tokio_accept(
     listener: TcpListener,
     counters: Arc<Counters>,
     stop: Receiver<()>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    loop {
-        let next = future::or(async { Some(listener.accept().await) }, async {
-            stopped(stop.clone()).await;
-            None
-        });
-        match next.await {
-            None => return Ok(()),
-            Some(Ok((s, _))) => {
-                tokio::spawn(tokio_connection(s, Arc::clone(&counters), stop.clone()));
-            }
-            Some(Err(e)) if transient(&e) => {}
-            Some(Err(e)) => return Err(e).context("accept failed"),
-        }
-    }
+    accept_until_stopped(
+        || listener.accept(),
+        &stop,
+        |s| {
+            tokio::spawn(tokio_connection(s, Arc::clone(&counters), stop.clone()));
+        },
+    )
+    .await
 }
 
 /// A connection task on a runtime with `futures-io` sockets (smol, async-std).
@@ -190,22 +209,16 @@ async fn smol_accept(
     stop: Receiver<()>,
 ) -> anyhow::Result<()> {
     let listener = smol::net::TcpListener::try_from(listener)?;
-    loop {
-        let next = future::or(async { Some(listener.accept().await) }, async {
-            stopped(stop.clone()).await;
-            None
-        });
-        match next.await {
-            None => return Ok(()),
-            Some(Ok((s, _))) => {
-                let _ = s.set_nodelay(true);
-                ex.spawn(futures_connection(s, Arc::clone(&counters), stop.clone()))
-                    .detach();
-            }
-            Some(Err(e)) if transient(&e) => {}
-            Some(Err(e)) => return Err(e).context("accept failed"),
-        }
-    }
+    accept_until_stopped(
+        || listener.accept(),
+        &stop,
+        |s| {
+            let _ = s.set_nodelay(true);
+            ex.spawn(futures_connection(s, Arc::clone(&counters), stop.clone()))
+                .detach();
+        },
+    )
+    .await
 }
 
 #[cfg(feature = "async-std")]
@@ -215,21 +228,15 @@ async fn async_std_accept(
     stop: Receiver<()>,
 ) -> anyhow::Result<()> {
     let listener = async_std::net::TcpListener::from(listener);
-    loop {
-        let next = future::or(async { Some(listener.accept().await) }, async {
-            stopped(stop.clone()).await;
-            None
-        });
-        match next.await {
-            None => return Ok(()),
-            Some(Ok((s, _))) => {
-                let _ = s.set_nodelay(true);
-                async_std::task::spawn(futures_connection(s, Arc::clone(&counters), stop.clone()));
-            }
-            Some(Err(e)) if transient(&e) => {}
-            Some(Err(e)) => return Err(e).context("accept failed"),
-        }
-    }
+    accept_until_stopped(
+        || listener.accept(),
+        &stop,
+        |s| {
+            let _ = s.set_nodelay(true);
+            async_std::task::spawn(futures_connection(s, Arc::clone(&counters), stop.clone()));
+        },
+    )
+    .await
 }
 
 fn transient(e: &std::io::Error) -> bool {

@@ -12,6 +12,7 @@
 //!
 //! Each task counts itself when first polled, proving it ran as a task.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,18 +68,24 @@ pub async fn fetch_tokio(addr: SocketAddr, id: u32, bytes: usize) -> anyhow::Res
     Ok((msg.digest(), t.ns()))
 }
 
-/// One request on a `futures-io` stream already connected (smol, async-std).
+/// One request on a `futures-io` stream that `connect` opens (smol, async-std).
 pub async fn fetch_futures<S>(
-    mut s: S,
+    connect: impl Future<Output = std::io::Result<S>>,
+    nodelay: impl FnOnce(&S) -> std::io::Result<()>,
+    addr: SocketAddr,
     id: u32,
     bytes: usize,
-    t: Timer,
 ) -> anyhow::Result<(u64, u64)>
 where
     S: smol::io::AsyncRead + smol::io::AsyncWrite + Unpin,
 {
     use smol::io::{AsyncReadExt, AsyncWriteExt};
+    let t = Timer::start();
     let msg = Message::new(id, bytes);
+    let mut s = connect
+        .await
+        .with_context(|| format!("request {id}: cannot connect to {addr}"))?;
+    nodelay(&s)?;
     s.write_all(msg.bytes()).await?;
     let mut answer = vec![0u8; bytes];
     s.read_exact(&mut answer)
@@ -86,6 +93,25 @@ where
         .with_context(|| format!("request {id}: no full answer"))?;
     msg.check(0, &answer)?;
     Ok((msg.digest(), t.ns()))
+}
+
+/// Starts a task per request with `spawn` (which counts the task when it is
+/// first polled) and awaits them all; runs inside a task of the runtime.
+async fn concurrently<H>(
+    target: &Target,
+    started: &AtomicU64,
+    spawn: impl Fn(u32) -> H,
+) -> anyhow::Result<Fetched>
+where
+    H: Future<Output = anyhow::Result<(u64, u64)>>,
+{
+    let start = Timer::start();
+    let tasks: Vec<H> = (0..target.requests).map(|i| spawn(i as u32)).collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(task.await);
+    }
+    collect(results, started.load(Ordering::Relaxed), start.ns())
 }
 
 fn collect(
@@ -127,24 +153,18 @@ pub fn tokio_sequential(target: &Target) -> anyhow::Result<Fetched> {
 pub fn tokio_concurrent(target: &Target, workers: usize) -> anyhow::Result<Fetched> {
     let rt = tokio_runtime(workers.max(1))?;
     let t = target.clone();
-    let started = Arc::new(AtomicU64::new(0));
     rt.block_on(async move {
         tokio::spawn(async move {
-            let start = Timer::start();
-            let tasks: Vec<_> = (0..t.requests)
-                .map(|i| {
-                    let started = Arc::clone(&started);
-                    tokio::spawn(async move {
-                        started.fetch_add(1, Ordering::Relaxed);
-                        fetch_tokio(t.addr, i as u32, t.message_bytes).await
-                    })
-                })
-                .collect();
-            let mut results = Vec::with_capacity(tasks.len());
-            for task in tasks {
-                results.push(task.await.map_err(anyhow::Error::from).and_then(|r| r));
-            }
-            collect(results, started.load(Ordering::Relaxed), start.ns())
+            let started = Arc::new(AtomicU64::new(0));
+            concurrently(&t, &started, |i| {
+                let (started, t) = (Arc::clone(&started), t.clone());
+                let task = tokio::spawn(async move {
+                    started.fetch_add(1, Ordering::Relaxed);
+                    fetch_tokio(t.addr, i, t.message_bytes).await
+                });
+                async move { task.await? }
+            })
+            .await
         })
         .await?
     })
@@ -155,29 +175,18 @@ pub fn smol_concurrent(target: &Target, workers: usize) -> anyhow::Result<Fetche
     let (stop_tx, stop) = smol::channel::bounded::<()>(1);
     let (ex, threads) = smol_executor(workers, &stop)?;
     let t = target.clone();
-    let started = Arc::new(AtomicU64::new(0));
     let inner = Arc::clone(&ex);
     let main = ex.spawn(async move {
-        let start = Timer::start();
-        let tasks: Vec<_> = (0..t.requests)
-            .map(|i| {
-                let started = Arc::clone(&started);
-                inner.spawn(async move {
-                    started.fetch_add(1, Ordering::Relaxed);
-                    let tt = Timer::start();
-                    let s = smol::net::TcpStream::connect(t.addr)
-                        .await
-                        .with_context(|| format!("request {i}: cannot connect to {}", t.addr))?;
-                    s.set_nodelay(true)?;
-                    fetch_futures(s, i as u32, t.message_bytes, tt).await
-                })
+        let started = Arc::new(AtomicU64::new(0));
+        concurrently(&t, &started, |i| {
+            let (started, addr, bytes) = (Arc::clone(&started), t.addr, t.message_bytes);
+            inner.spawn(async move {
+                started.fetch_add(1, Ordering::Relaxed);
+                let connect = smol::net::TcpStream::connect(addr);
+                fetch_futures(connect, |s| s.set_nodelay(true), addr, i, bytes).await
             })
-            .collect();
-        let mut results = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            results.push(task.await);
-        }
-        collect(results, started.load(Ordering::Relaxed), start.ns())
+        })
+        .await
     });
     let r = smol::block_on(main);
     drop(stop_tx);
@@ -192,28 +201,17 @@ pub fn smol_concurrent(target: &Target, workers: usize) -> anyhow::Result<Fetche
 #[cfg(feature = "async-std")]
 pub fn async_std_concurrent(target: &Target) -> anyhow::Result<Fetched> {
     let t = target.clone();
-    let started = Arc::new(AtomicU64::new(0));
     async_std::task::block_on(async_std::task::spawn(async move {
-        let start = Timer::start();
-        let tasks: Vec<_> = (0..t.requests)
-            .map(|i| {
-                let started = Arc::clone(&started);
-                async_std::task::spawn(async move {
-                    started.fetch_add(1, Ordering::Relaxed);
-                    let tt = Timer::start();
-                    let s = async_std::net::TcpStream::connect(t.addr)
-                        .await
-                        .with_context(|| format!("request {i}: cannot connect to {}", t.addr))?;
-                    s.set_nodelay(true)?;
-                    fetch_futures(s, i as u32, t.message_bytes, tt).await
-                })
+        let started = Arc::new(AtomicU64::new(0));
+        concurrently(&t, &started, |i| {
+            let (started, addr, bytes) = (Arc::clone(&started), t.addr, t.message_bytes);
+            async_std::task::spawn(async move {
+                started.fetch_add(1, Ordering::Relaxed);
+                let connect = async_std::net::TcpStream::connect(addr);
+                fetch_futures(connect, |s| s.set_nodelay(true), addr, i, bytes).await
             })
-            .collect();
-        let mut results = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            results.push(task.await);
-        }
-        collect(results, started.load(Ordering::Relaxed), start.ns())
+        })
+        .await
     }))
 }
 

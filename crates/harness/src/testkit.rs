@@ -3,6 +3,7 @@
 //! the binaries themselves.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::record::Record;
 
@@ -69,6 +70,9 @@ pub fn assert_record_shape(r: &Record, binary: &str, experiment: &str) {
 /// and a concept binary's `echo` runs the `loadgen` binary found next to it;
 /// this nested `cargo build` (a no-op when it is up to date) puts it there.
 pub fn build_bin(package: &str, bin: &str) -> PathBuf {
+    // Once per test process and binary: tests run on parallel threads.
+    static BUILT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     let exe = std::env::current_exe().expect("the test binary has a path");
     // target/<profile>/deps/<test binary>
     let profile_dir = exe
@@ -81,6 +85,10 @@ pub fn build_bin(package: &str, bin: &str) -> PathBuf {
     if profile_dir.file_name().is_some_and(|n| n == "release") {
         cmd.arg("--release");
     }
+    let path = profile_dir.join(bin);
+    if built.contains(&path) {
+        return path;
+    }
     let status = cmd
         .status()
         .unwrap_or_else(|e| panic!("cannot run cargo to build {bin}: {e}"));
@@ -88,7 +96,54 @@ pub fn build_bin(package: &str, bin: &str) -> PathBuf {
         status.success(),
         "cargo build -p {package} --bin {bin} failed"
     );
-    let path = profile_dir.join(bin);
     assert!(path.exists(), "{} was not built", path.display());
+    built.push(path.clone());
     path
+}
+
+/// Runs `<bin> <experiment> <args> --out DIR/<experiment>.jsonl`, checks it
+/// succeeded, and returns its records, each checked with [`assert_record_shape`]
+/// (`binary` is the name records carry).
+pub fn run_experiment(
+    bin: &Path,
+    binary: &str,
+    experiment: &str,
+    args: &[&str],
+    dir: &Path,
+) -> Vec<Record> {
+    let out = dir.join(format!("{experiment}.jsonl"));
+    let o = std::process::Command::new(bin)
+        .arg(experiment)
+        .args(args)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    assert!(
+        o.status.success(),
+        "{binary} {experiment} {args:?} failed ({}): {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let records = read_records(&out);
+    assert!(!records.is_empty(), "{binary} {experiment} wrote no record");
+    for r in &records {
+        assert_record_shape(r, binary, experiment);
+    }
+    records
+}
+
+/// Checks that `<bin> <args>` exits with code 2 and names `flag` on stderr, without a panic.
+pub fn assert_usage_error(bin: &Path, args: &[&str], flag: &str) {
+    let o = std::process::Command::new(bin)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?} should exit 2: {stderr}");
+    assert!(
+        stderr.contains(flag),
+        "{args:?} should name {flag}: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
 }

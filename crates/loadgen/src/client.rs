@@ -105,16 +105,7 @@ impl LoadSpec {
 
     /// Checks the sizes, naming the flag a user would have typed.
     pub fn validate(&self) -> Result<(), harness::UsageError> {
-        if !(message::MIN_BYTES..=message::MAX_BYTES).contains(&self.message_bytes) {
-            return Err(harness::UsageError(format!(
-                "--message-bytes {} is outside {}..={} (a message carries a {}-byte header and an {}-byte trailer)",
-                self.message_bytes,
-                message::MIN_BYTES,
-                message::MAX_BYTES,
-                message::HEADER_BYTES,
-                message::TRAILER_BYTES
-            )));
-        }
+        check_message_bytes(self.message_bytes as u64)?;
         if self.connections == 0 || self.connections > u32::MAX as usize {
             return Err(harness::UsageError(format!(
                 "--connections {} must be at least 1",
@@ -125,6 +116,20 @@ impl LoadSpec {
             return Err(harness::UsageError("--threads must be at least 1".into()));
         }
         Ok(())
+    }
+}
+
+/// Checks `--message-bytes` against the message format's bounds.
+pub fn check_message_bytes(bytes: u64) -> Result<usize, harness::UsageError> {
+    match usize::try_from(bytes) {
+        Ok(b) if (message::MIN_BYTES..=message::MAX_BYTES).contains(&b) => Ok(b),
+        _ => Err(harness::UsageError(format!(
+            "--message-bytes {bytes} is outside {}..={} (a message carries a {}-byte header and an {}-byte trailer)",
+            message::MIN_BYTES,
+            message::MAX_BYTES,
+            message::HEADER_BYTES,
+            message::TRAILER_BYTES
+        ))),
     }
 }
 

@@ -11,22 +11,21 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
+use nix::sys::epoll::{Epoll, EpollEvent, EpollFlags};
 use nix::sys::eventfd::{EfdFlags, EventFd};
-use nix::sys::socket::{SockFlag, accept4};
 use workload::message::{HEADER_BYTES, Header};
 
 use crate::net;
 use crate::slab::{Slab, Token};
 
-const LISTENER: u64 = u64::MAX;
-const STOP: u64 = u64::MAX - 1;
+const LISTENER: u64 = net::LISTENER_TOKEN;
+const STOP: u64 = net::STOP_TOKEN;
 
 /// A running delay server.
 pub struct DelayServer {
@@ -97,12 +96,7 @@ struct Conn {
 
 /// The event loop; returns the number of requests answered.
 fn serve(listener: &TcpListener, stop: &EventFd, delay: Duration) -> anyhow::Result<u64> {
-    let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
-    epoll.add(
-        listener.as_fd(),
-        EpollEvent::new(EpollFlags::EPOLLIN, LISTENER),
-    )?;
-    epoll.add(stop.as_fd(), EpollEvent::new(EpollFlags::EPOLLIN, STOP))?;
+    let epoll = net::listener_epoll(listener, stop)?;
     let epoch = Instant::now();
     let mut conns: Slab<Conn> = Slab::new();
     let mut due: BinaryHeap<Reverse<(Duration, Token, Vec<u8>)>> = BinaryHeap::new();
@@ -158,30 +152,18 @@ fn serve(listener: &TcpListener, stop: &EventFd, delay: Duration) -> anyhow::Res
 }
 
 fn accept_all(listener: &TcpListener, epoll: &Epoll, conns: &mut Slab<Conn>) -> anyhow::Result<()> {
-    loop {
-        match accept4(
-            listener.as_raw_fd(),
-            SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
-        ) {
-            Ok(fd) => {
-                // SAFETY: accept4 returned a new descriptor that nothing else owns.
-                let stream = unsafe { TcpStream::from_raw_fd(fd) };
-                stream.set_nodelay(true)?;
-                let t = conns.insert(Conn {
-                    stream,
-                    input: Vec::new(),
-                    output: Vec::new(),
-                    sent: 0,
-                    watching_out: false,
-                });
-                let c = conns.get_mut(t).expect("just inserted");
-                epoll.add(c.stream.as_fd(), EpollEvent::new(EpollFlags::EPOLLIN, t.0))?;
-            }
-            Err(nix::errno::Errno::EAGAIN) => return Ok(()),
-            Err(nix::errno::Errno::EINTR | nix::errno::Errno::ECONNABORTED) => {}
-            Err(e) => return Err(e).context("accept failed"),
-        }
+    while let Some(stream) = net::accept_nonblocking(listener).context("accept failed")? {
+        let t = conns.insert(Conn {
+            stream,
+            input: Vec::new(),
+            output: Vec::new(),
+            sent: 0,
+            watching_out: false,
+        });
+        let c = conns.get_mut(t).expect("just inserted");
+        epoll.add(c.stream.as_fd(), EpollEvent::new(EpollFlags::EPOLLIN, t.0))?;
     }
+    Ok(())
 }
 
 /// Reads what has arrived and hands every complete request to `ready`.

@@ -18,9 +18,8 @@ use std::time::Duration;
 use harness::cli::{EchoArgs, LoadgenChoice};
 use harness::cores::{CoreSet, format_cpu_list, set_affinity};
 use harness::rusage::{self, Usage};
-use harness::{Common, Outcome, Session, UsageError, Verdict, limits, usage_bail};
+use harness::{Common, Outcome, Session, UsageError, Verdict, limits};
 use nix::unistd::Pid;
-use workload::message;
 
 use crate::child;
 use crate::client::{self, Event, LoadResult, LoadSpec};
@@ -117,17 +116,7 @@ impl ClientPlacement {
 /// Checks `--message-bytes` and `--connections`, and raises the open-files
 /// limit for the largest count, before anything starts.
 pub fn preflight(args: &EchoArgs) -> Result<(), UsageError> {
-    let bytes = args.message_bytes as usize;
-    if !(message::MIN_BYTES..=message::MAX_BYTES).contains(&bytes) {
-        usage_bail!(
-            "--message-bytes {} is outside {}..={} bytes (a message carries a {}-byte header and an {}-byte trailer)",
-            args.message_bytes,
-            message::MIN_BYTES,
-            message::MAX_BYTES,
-            message::HEADER_BYTES,
-            message::TRAILER_BYTES
-        );
-    }
+    client::check_message_bytes(args.message_bytes)?;
     let max_c = args.connections.iter().copied().max().unwrap_or(1);
     let per_connection = match args.loadgen {
         LoadgenChoice::Process => 1,

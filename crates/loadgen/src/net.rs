@@ -3,15 +3,17 @@
 //! an epoll wait whose timeout is finer than a millisecond.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
-use std::os::fd::AsRawFd;
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd};
 use std::time::Duration;
 
+use nix::errno::Errno;
 use nix::libc;
-use nix::sys::epoll::{Epoll, EpollEvent, EpollTimeout};
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::eventfd::EventFd;
 use nix::sys::socket::{
-    AddressFamily, Backlog, SockFlag, SockType, SockaddrIn, bind, listen, setsockopt, socket,
-    sockopt,
+    AddressFamily, Backlog, SockFlag, SockType, SockaddrIn, accept4, bind, listen, setsockopt,
+    socket, sockopt,
 };
 
 /// Bytes every server model reads at once (one buffer per connection, or one
@@ -105,6 +107,50 @@ fn interrupted_is_zero(r: io::Result<usize>) -> io::Result<usize> {
     }
 }
 
+/// The epoll token of a loop's listener.
+pub const LISTENER_TOKEN: u64 = u64::MAX;
+/// The epoll token of a loop's stop eventfd.
+pub const STOP_TOKEN: u64 = u64::MAX - 1;
+
+/// An epoll set watching `listener` (token [`LISTENER_TOKEN`]) and the stop
+/// eventfd `stop` ([`STOP_TOKEN`]) for reading, level-triggered: the start of
+/// every readiness loop here.
+pub fn listener_epoll(listener: &TcpListener, stop: &EventFd) -> io::Result<Epoll> {
+    let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+    epoll.add(
+        listener.as_fd(),
+        EpollEvent::new(EpollFlags::EPOLLIN, LISTENER_TOKEN),
+    )?;
+    epoll.add(
+        stop.as_fd(),
+        EpollEvent::new(EpollFlags::EPOLLIN, STOP_TOKEN),
+    )?;
+    Ok(epoll)
+}
+
+/// Accepts one connection from a non-blocking listener as a non-blocking,
+/// close-on-exec stream with `TCP_NODELAY` (one `accept4`, no extra
+/// `fcntl`); `None` when no connection is waiting. Connections aborted before
+/// they were accepted, and interruptions, are skipped.
+pub fn accept_nonblocking(listener: &TcpListener) -> io::Result<Option<TcpStream>> {
+    loop {
+        match accept4(
+            listener.as_raw_fd(),
+            SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        ) {
+            Ok(fd) => {
+                // SAFETY: accept4 returned a new descriptor that nothing else owns.
+                let stream = unsafe { TcpStream::from_raw_fd(fd) };
+                stream.set_nodelay(true)?;
+                return Ok(Some(stream));
+            }
+            Err(Errno::EAGAIN) => return Ok(None),
+            Err(Errno::EINTR | Errno::ECONNABORTED) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// True for the errors that mean the peer went away (reset, broken pipe,
 /// aborted): a server closes such a connection and carries on.
 pub fn is_disconnect(e: &io::Error) -> bool {
@@ -121,7 +167,6 @@ pub fn is_disconnect(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nix::sys::epoll::EpollCreateFlags;
     use std::time::Instant;
 
     #[test]

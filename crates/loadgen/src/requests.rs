@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use harness::cli::RequestsArgs;
-use harness::{Common, Outcome, Session, Timer, Verdict, hist, limits, usage_bail};
+use harness::{Common, Outcome, Session, Timer, Verdict, hist, limits};
 use workload::Checksum;
 use workload::message::{self, Message};
 
@@ -104,15 +104,7 @@ pub fn fetch_blocking(addr: SocketAddr, id: u32, bytes: usize) -> anyhow::Result
 
 /// `<binary> requests`.
 pub fn run(exp: &RequestModels, common: &Common, args: &RequestsArgs) -> anyhow::Result<()> {
-    let bytes = args.message_bytes as usize;
-    if !(message::MIN_BYTES..=message::MAX_BYTES).contains(&bytes) {
-        usage_bail!(
-            "--message-bytes {} is outside {}..={} bytes",
-            args.message_bytes,
-            message::MIN_BYTES,
-            message::MAX_BYTES
-        );
-    }
+    let bytes = crate::client::check_message_bytes(args.message_bytes)?;
     // Each request is a connection at both ends, all in this process.
     limits::ensure_open_files(2 * args.requests + 64)
         .map_err(|e| harness::UsageError(format!("--requests {}: {}", args.requests, e.0)))?;

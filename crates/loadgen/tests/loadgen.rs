@@ -219,14 +219,8 @@ fn bad_flags_exit_2_naming_the_flag() {
         ),
         (&["delay-server", "--delay-ms", "0"], "--delay-ms"),
     ];
+    let bin = assert_cmd::cargo::cargo_bin("loadgen");
     for (args, flag) in cases {
-        Command::cargo_bin("loadgen")
-            .unwrap()
-            .args(*args)
-            .assert()
-            .code(2)
-            .stderr(
-                predicate::str::contains(*flag).and(predicate::str::contains("panicked").not()),
-            );
+        harness::testkit::assert_usage_error(&bin, args, flag);
     }
 }

@@ -20,7 +20,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
@@ -31,10 +31,8 @@ use loadgen::echo::EchoServers;
 use loadgen::net::{self, ECHO_BUFFER_BYTES};
 use loadgen::server::{Counters, EchoTally, Server, ServerCtx, ServerStats};
 use loadgen::slab::{Slab, Token};
-use nix::errno::Errno;
-use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
+use nix::sys::epoll::{Epoll, EpollEvent, EpollFlags};
 use nix::sys::eventfd::{EfdFlags, EventFd};
-use nix::sys::socket::{SockFlag, accept4};
 
 /// The server models, in the order they run (`epoll` decides C12).
 pub const MODELS: &[&str] = &["epoll", "epoll-edge", "epoll-per-core"];
@@ -67,8 +65,8 @@ pub enum Trigger {
     Edge,
 }
 
-const LISTENER: u64 = u64::MAX;
-const STOP: u64 = u64::MAX - 1;
+const LISTENER: u64 = net::LISTENER_TOKEN;
+const STOP: u64 = net::STOP_TOKEN;
 
 struct Conn {
     stream: TcpStream,
@@ -106,12 +104,7 @@ impl EventLoop {
         counters: Arc<Counters>,
     ) -> anyhow::Result<EventLoop> {
         listener.set_nonblocking(true)?;
-        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
-        epoll.add(
-            listener.as_fd(),
-            EpollEvent::new(EpollFlags::EPOLLIN, LISTENER),
-        )?;
-        epoll.add(stop.as_fd(), EpollEvent::new(EpollFlags::EPOLLIN, STOP))?;
+        let epoll = net::listener_epoll(&listener, &stop)?;
         Ok(EventLoop {
             epoll,
             listener,
@@ -149,42 +142,26 @@ impl EventLoop {
     }
 
     fn accept_all(&mut self) -> anyhow::Result<()> {
-        loop {
-            match accept4(
-                self.listener.as_raw_fd(),
-                SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
-            ) {
-                Ok(fd) => {
-                    // SAFETY: accept4 returned a new descriptor that nothing else owns.
-                    let stream = unsafe { TcpStream::from_raw_fd(fd) };
-                    stream.set_nodelay(true)?;
-                    let tally = EchoTally::new(&self.counters);
-                    let t = self.conns.insert(Conn {
-                        stream,
-                        pending: Vec::new(),
-                        sent: 0,
-                        watching_out: false,
-                        tally,
-                    });
-                    let flags = match self.trigger {
-                        Trigger::Level => EpollFlags::EPOLLIN,
-                        Trigger::Edge => {
-                            EpollFlags::EPOLLIN | EpollFlags::EPOLLOUT | EpollFlags::EPOLLET
-                        }
-                    };
-                    let c = self.conns.get_mut(t).expect("just inserted");
-                    self.epoll
-                        .add(c.stream.as_fd(), EpollEvent::new(flags, t.0))?;
-                }
-                Err(Errno::EAGAIN) => return Ok(()),
-                Err(Errno::EINTR | Errno::ECONNABORTED) => {}
-                Err(e) => {
-                    return Err(e).context(
-                        "accept failed (with EMFILE a level-triggered listener would spin: the loop stops instead)",
-                    );
-                }
-            }
+        // With EMFILE a level-triggered listener would stay ready and the
+        // loop would spin: the error stops the loop instead.
+        while let Some(stream) = net::accept_nonblocking(&self.listener).context("accept failed")? {
+            let tally = EchoTally::new(&self.counters);
+            let t = self.conns.insert(Conn {
+                stream,
+                pending: Vec::new(),
+                sent: 0,
+                watching_out: false,
+                tally,
+            });
+            let flags = match self.trigger {
+                Trigger::Level => EpollFlags::EPOLLIN,
+                Trigger::Edge => EpollFlags::EPOLLIN | EpollFlags::EPOLLOUT | EpollFlags::EPOLLET,
+            };
+            let c = self.conns.get_mut(t).expect("just inserted");
+            self.epoll
+                .add(c.stream.as_fd(), EpollEvent::new(flags, t.0))?;
         }
+        Ok(())
     }
 
     fn drive(&mut self, t: Token, flags: EpollFlags) -> Fate {

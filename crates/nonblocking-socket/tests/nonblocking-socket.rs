@@ -5,15 +5,13 @@
 //! milliseconds and write records of the promised shape; bad input exits 2.
 
 use std::path::Path;
-use std::sync::OnceLock;
 
-use assert_cmd::Command;
+use assert_cmd::cargo::cargo_bin;
 use conpar_nonblocking_socket::echo::{MODELS, start};
 use conpar_nonblocking_socket::wouldblock::{LatePeer, connected_pair, nonblocking_read};
 use harness::Record;
-use harness::testkit::{assert_record_shape, build_bin, read_records};
+use harness::testkit::{assert_usage_error, build_bin, run_experiment};
 use loadgen::conformance::{self, LARGE_MESSAGE_BYTES};
-use predicates::prelude::*;
 
 const QUICK: &[&str] = &[
     "--cores",
@@ -25,29 +23,15 @@ const QUICK: &[&str] = &[
     "--quiet",
 ];
 
-fn loadgen_built() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        build_bin("conpar-loadgen", "loadgen");
-    });
-}
-
 fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
-    let out = dir.join(format!("{experiment}.jsonl"));
-    Command::cargo_bin("nonblocking-socket")
-        .unwrap()
-        .arg(experiment)
-        .args(QUICK)
-        .args(extra)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    let records = read_records(&out);
-    for r in &records {
-        assert_record_shape(r, "nonblocking-socket", experiment);
-    }
-    records
+    let args: Vec<&str> = QUICK.iter().chain(extra).copied().collect();
+    run_experiment(
+        &cargo_bin("nonblocking-socket"),
+        "nonblocking-socket",
+        experiment,
+        &args,
+        dir,
+    )
 }
 
 #[test]
@@ -71,7 +55,7 @@ fn every_model_survives_clients_that_vanish_mid_message() {
 
 #[test]
 fn serve_prints_an_address_that_answers_and_stops_on_sigterm() {
-    let bin = assert_cmd::cargo::cargo_bin("nonblocking-socket");
+    let bin = cargo_bin("nonblocking-socket");
     conformance::serve_answers(&bin, "epoll").unwrap();
 }
 
@@ -111,7 +95,8 @@ fn wouldblock_records_both_reads_and_decides_c6() {
 
 #[test]
 fn echo_runs_every_model_through_the_loadgen_process() {
-    loadgen_built();
+    // `echo` runs the `loadgen` binary found next to this one.
+    build_bin("conpar-loadgen", "loadgen");
     let dir = tempfile::tempdir().unwrap();
     let rs = run("echo", &["--connections", "1,5"], dir.path());
     assert_eq!(rs.len(), 2 * MODELS.len());
@@ -146,14 +131,8 @@ fn bad_input_exits_2_naming_the_flag() {
         (&["serve", "--model", "kqueue"], "--model"),
         (&["serve", "--model", "epoll", "--cores", "0"], "--cores"),
     ];
+    let bin = cargo_bin("nonblocking-socket");
     for (args, flag) in cases {
-        Command::cargo_bin("nonblocking-socket")
-            .unwrap()
-            .args(*args)
-            .assert()
-            .code(2)
-            .stderr(
-                predicate::str::contains(*flag).and(predicate::str::contains("panicked").not()),
-            );
+        assert_usage_error(&bin, args, flag);
     }
 }

@@ -5,14 +5,12 @@
 //! exits 2.
 
 use std::path::Path;
-use std::sync::OnceLock;
 
-use assert_cmd::Command;
+use assert_cmd::cargo::cargo_bin;
 use conpar_coroutine::echo::{MODELS, start};
 use harness::Record;
-use harness::testkit::{assert_record_shape, build_bin, read_records};
+use harness::testkit::{assert_usage_error, build_bin, run_experiment};
 use loadgen::conformance::{self, LARGE_MESSAGE_BYTES};
-use predicates::prelude::*;
 
 const QUICK: &[&str] = &[
     "--cores",
@@ -24,29 +22,9 @@ const QUICK: &[&str] = &[
     "--quiet",
 ];
 
-fn loadgen_built() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        build_bin("conpar-loadgen", "loadgen");
-    });
-}
-
 fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
-    let out = dir.join(format!("{experiment}.jsonl"));
-    Command::cargo_bin("coroutine")
-        .unwrap()
-        .arg(experiment)
-        .args(QUICK)
-        .args(extra)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    let records = read_records(&out);
-    for r in &records {
-        assert_record_shape(r, "coroutine", experiment);
-    }
-    records
+    let args: Vec<&str> = QUICK.iter().chain(extra).copied().collect();
+    run_experiment(&cargo_bin("coroutine"), "coroutine", experiment, &args, dir)
 }
 
 #[test]
@@ -67,13 +45,14 @@ fn every_async_server_survives_clients_that_vanish_mid_message() {
 
 #[test]
 fn serve_prints_an_address_that_answers_and_stops_on_sigterm() {
-    let bin = assert_cmd::cargo::cargo_bin("coroutine");
+    let bin = cargo_bin("coroutine");
     conformance::serve_answers(&bin, "tokio-multi-thread").unwrap();
 }
 
 #[test]
 fn echo_runs_every_async_server_through_the_loadgen_process() {
-    loadgen_built();
+    // `echo` runs the `loadgen` binary found next to this one.
+    build_bin("conpar-loadgen", "loadgen");
     let dir = tempfile::tempdir().unwrap();
     let rs = run("echo", &["--connections", "4"], dir.path());
     assert_eq!(rs.len(), MODELS.len());
@@ -126,14 +105,8 @@ fn bad_network_input_exits_2_naming_the_flag() {
         ),
         (&["serve", "--model", "gevent"], "--model"),
     ];
+    let bin = cargo_bin("coroutine");
     for (args, flag) in cases {
-        Command::cargo_bin("coroutine")
-            .unwrap()
-            .args(*args)
-            .assert()
-            .code(2)
-            .stderr(
-                predicate::str::contains(*flag).and(predicate::str::contains("panicked").not()),
-            );
+        assert_usage_error(&bin, args, flag);
     }
 }
