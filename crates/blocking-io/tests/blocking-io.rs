@@ -167,3 +167,31 @@ fn bad_input_exits_2_naming_the_flag() {
         assert_usage_error(&bin, args, flag);
     }
 }
+
+#[test]
+fn too_few_open_files_fail_first_naming_the_limit() {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(cargo_bin("blocking-io"));
+    cmd.args([
+        "echo",
+        "--connections",
+        "2000",
+        "--loadgen",
+        "in-process",
+        "-q",
+    ]);
+    // SAFETY: setrlimit is async-signal-safe; lowering one's own limits is always allowed.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, 256, 1000)
+                .map_err(std::io::Error::from)
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("ulimit -Hn = 1000") && stderr.contains("--loadgen process"),
+        "{stderr}"
+    );
+}

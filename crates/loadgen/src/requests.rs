@@ -68,6 +68,9 @@ pub struct RequestModels {
     pub fetch: fn(model: &str, target: &Target, workers: usize) -> anyhow::Result<Fetched>,
     /// Threads a model starts for `requests` requests (checked against the limits).
     pub threads_for: fn(model: &str, requests: u64) -> u64,
+    /// A caveat printed once for a model and kept in its records (a
+    /// discontinued runtime), if any.
+    pub caveat: fn(model: &str) -> Option<&'static str>,
 }
 
 /// The checksum of a run that answered every request of `n`.
@@ -116,6 +119,9 @@ pub fn run(exp: &RequestModels, common: &Common, args: &RequestsArgs) -> anyhow:
         if threads > 256 {
             limits::check_threads(threads, 2 << 20)?;
         }
+        if let Some(c) = (exp.caveat)(m) {
+            s.note(&format!("{m}: {c}"));
+        }
     }
     let delay = Duration::from_secs_f64(args.delay_ms / 1e3);
     let place = ClientPlacement::choose(&s.cores, Some(1));
@@ -144,6 +150,10 @@ pub fn run(exp: &RequestModels, common: &Common, args: &RequestsArgs) -> anyhow:
                     "delay_server_cpus",
                     harness::cores::format_cpu_list(&place.cpus),
                 );
+            let case = match (exp.caveat)(model) {
+                Some(c) => case.param("caveat", c),
+                None => case,
+            };
             let f = (exp.fetch)(model, &target, s.workers())?;
             anyhow::ensure!(
                 f.checksum == expected && f.latencies_ns.len() as u64 == args.requests,

@@ -79,6 +79,10 @@ fn requests_awaits_sequentially_and_concurrently_and_decides_c5() {
     let want = loadgen::requests::expected_checksum(4).hex();
     for r in &rs {
         assert_eq!(r.checksum.as_deref(), Some(want.as_str()), "{}", r.model);
+        assert_eq!(
+            r.params.contains_key("caveat"),
+            r.model == "async-std-concurrent"
+        );
         let started = r.figure("started").unwrap();
         if r.model == "tokio-sequential" {
             assert_eq!(started, 1.0);
