@@ -46,7 +46,7 @@ pub const SERVERS: EchoServers = EchoServers {
         "thread-per-connection",
         "blocking sockets, a thread per connection",
     ),
-    caveat: |_| None,
+    status: |_| None,
     // Connection threads inherit the acceptor's name, "thread-per-connection-0".
     thread_prefixes: |m| match m {
         "iterative" => &["iterative-"],

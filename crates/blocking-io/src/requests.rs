@@ -17,7 +17,7 @@ pub const REQUESTS: RequestModels = RequestModels {
     models: MODELS,
     fetch,
     threads_for: |_, _| 1,
-    caveat: |_| None,
+    status: |_| None,
 };
 
 /// Every request of `target`, one after another on this thread.

@@ -29,7 +29,7 @@ use harness::Common;
 use harness::cli::EchoArgs;
 use loadgen::echo::EchoServers;
 use loadgen::net::{self, ECHO_BUFFER_BYTES};
-use loadgen::server::{Counters, EchoTally, Server, ServerCtx, ServerStats};
+use loadgen::server::{Counters, EchoTally, ModelStatus, Server, ServerCtx, ServerStats};
 use smol::channel::{Receiver, Sender};
 use smol::future;
 
@@ -46,7 +46,11 @@ pub const MODELS: &[&str] = &[
 pub const MODELS: &[&str] = &["tokio-current-thread", "tokio-multi-thread", "smol"];
 
 /// What records and notes say about async-std.
-pub const ASYNC_STD_CAVEAT: &str = "async-std is discontinued by its maintainers (they recommend smol); measured for comparison only";
+pub const ASYNC_STD_STATUS: ModelStatus = ModelStatus {
+    status: "discontinued",
+    note: "async-std is discontinued by its maintainers, who point to smol; it is measured because \
+           people still compare against it (records say \"status\": \"discontinued\")",
+};
 
 /// The `echo` experiment's view of these models.
 pub const SERVERS: EchoServers = EchoServers {
@@ -62,7 +66,7 @@ pub const SERVERS: EchoServers = EchoServers {
         }
     },
     decider: ("tokio-current-thread", "async tasks, one tokio thread"),
-    caveat: |m| (m == "async-std").then_some(ASYNC_STD_CAVEAT),
+    status: |m| (m == "async-std").then_some(ASYNC_STD_STATUS),
     // As /proc shows them; "async-io" is the reactor thread smol and async-std share.
     thread_prefixes: |m| match m {
         "tokio-current-thread" => &["tokio-current-thread"],

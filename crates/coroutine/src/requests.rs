@@ -48,7 +48,7 @@ pub const REQUESTS: RequestModels = RequestModels {
     models: MODELS,
     fetch,
     threads_for: |_, _| 0,
-    caveat: |m| (m == "async-std-concurrent").then_some(crate::echo::ASYNC_STD_CAVEAT),
+    status: |m| (m == "async-std-concurrent").then_some(crate::echo::ASYNC_STD_STATUS),
 };
 
 /// One request on tokio: returns its digest and latency.

@@ -24,7 +24,7 @@ use nix::unistd::Pid;
 use crate::child;
 use crate::client::{self, Event, LoadResult, LoadSpec};
 use crate::net;
-use crate::server::{ServerCtx, StartFn};
+use crate::server::{ModelStatus, ServerCtx, StartFn};
 
 /// Above this client busy fraction a case gets a note: the client may have
 /// been the limit.
@@ -47,8 +47,8 @@ pub struct EchoServers {
     pub threads_for: fn(model: &str, connections: usize, workers: usize) -> usize,
     /// The model whose numbers decide C12 for this binary, and what it shows.
     pub decider: (&'static str, &'static str),
-    /// A caveat printed once for a model (a discontinued runtime), if any.
-    pub caveat: fn(model: &str) -> Option<&'static str>,
+    /// A model's standing (a discontinued runtime), noted once and kept in its records.
+    pub status: fn(model: &str) -> Option<ModelStatus>,
     /// Name prefixes of a model's threads (as `/proc` shows them, at most 15
     /// bytes), to count the server's threads apart from the harness's and
     /// from a runtime an earlier case left running (async-std's cannot stop).
@@ -224,8 +224,8 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
         if threads > 256 {
             limits::check_threads(threads as u64, 2 << 20)?;
         }
-        if let Some(c) = (servers.caveat)(m) {
-            s.note(&format!("{m}: {c}"));
+        if let Some(st) = (servers.status)(m) {
+            s.note(&format!("{m}: {}", st.note));
         }
     }
     let place = ClientPlacement::choose(&s.cores, args.client_threads);
@@ -286,8 +286,8 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
                     Some(r) => case.param("rate_per_s", r),
                     None => case,
                 };
-                let case = match (servers.caveat)(model) {
-                    Some(c) => case.param("caveat", c),
+                let case = match (servers.status)(model) {
+                    Some(st) => case.param("status", st.status),
                     None => case,
                 };
                 let mut readings = Readings::new((servers.thread_prefixes)(model));

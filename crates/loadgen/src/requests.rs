@@ -21,6 +21,7 @@ use workload::message::{self, Message};
 
 use crate::delay::DelayServer;
 use crate::echo::ClientPlacement;
+use crate::server::ModelStatus;
 
 /// What a model's timing should look like, by the claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,9 +69,8 @@ pub struct RequestModels {
     pub fetch: fn(model: &str, target: &Target, workers: usize) -> anyhow::Result<Fetched>,
     /// Threads a model starts for `requests` requests (checked against the limits).
     pub threads_for: fn(model: &str, requests: u64) -> u64,
-    /// A caveat printed once for a model and kept in its records (a
-    /// discontinued runtime), if any.
-    pub caveat: fn(model: &str) -> Option<&'static str>,
+    /// A model's standing (a discontinued runtime), noted once and kept in its records.
+    pub status: fn(model: &str) -> Option<ModelStatus>,
 }
 
 /// The checksum of a run that answered every request of `n`.
@@ -119,8 +119,8 @@ pub fn run(exp: &RequestModels, common: &Common, args: &RequestsArgs) -> anyhow:
         if threads > 256 {
             limits::check_threads(threads, 2 << 20)?;
         }
-        if let Some(c) = (exp.caveat)(m) {
-            s.note(&format!("{m}: {c}"));
+        if let Some(st) = (exp.status)(m) {
+            s.note(&format!("{m}: {}", st.note));
         }
     }
     let delay = Duration::from_secs_f64(args.delay_ms / 1e3);
@@ -150,8 +150,8 @@ pub fn run(exp: &RequestModels, common: &Common, args: &RequestsArgs) -> anyhow:
                     "delay_server_cpus",
                     harness::cores::format_cpu_list(&place.cpus),
                 );
-            let case = match (exp.caveat)(model) {
-                Some(c) => case.param("caveat", c),
+            let case = match (exp.status)(model) {
+                Some(st) => case.param("status", st.status),
                 None => case,
             };
             let f = (exp.fetch)(model, &target, s.workers())?;

@@ -37,6 +37,17 @@ pub trait Server: Send {
     fn stop(self: Box<Self>) -> anyhow::Result<ServerStats>;
 }
 
+/// What a model's records say about its standing, with a note for people:
+/// async-std is `discontinued` (records carry `"status": "discontinued"`, as
+/// the coroutine crate's other experiments do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelStatus {
+    /// The record's `status` parameter.
+    pub status: &'static str,
+    /// Printed once per run on stderr.
+    pub note: &'static str,
+}
+
 /// Starts model `model` of a binary's servers.
 pub type StartFn = fn(&str, &ServerCtx) -> anyhow::Result<Box<dyn Server>>;
 

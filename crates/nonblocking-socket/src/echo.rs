@@ -48,7 +48,7 @@ pub const SERVERS: EchoServers = EchoServers {
         "epoll",
         "non-blocking sockets, one epoll loop on one thread",
     ),
-    caveat: |_| None,
+    status: |_| None,
     thread_prefixes: |m| match m {
         "epoll" => &["epoll-0"],
         "epoll-edge" => &["epoll-edge-"],

@@ -22,7 +22,7 @@ pub const REQUESTS: RequestModels = RequestModels {
     models: MODELS,
     fetch,
     threads_for: |_, requests| requests,
-    caveat: |_| None,
+    status: |_| None,
 };
 
 /// Every request of `target` on a thread of its own, all joined at the end.
