@@ -11,9 +11,11 @@
 //! that `cargo bench` measures exactly the same operations.
 
 pub mod cpu;
+pub mod echo;
 pub mod kitchen;
 pub mod memory;
 pub mod pingpong;
+pub mod requests;
 pub mod rt;
 pub mod sampling;
 pub mod spawn;

@@ -220,3 +220,7 @@ fn help_labels_async_std_discontinued() {
     let help = String::from_utf8(out.stdout).unwrap();
     assert!(help.contains("discontinued"), "{help}");
 }
+
+/// The network experiments (echo, requests, serve).
+#[path = "coroutine/network.rs"]
+mod network;

@@ -10,8 +10,9 @@
 //! ```
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Mutex;
 
 use workload::{Action, Dist, KitchenPlan, TaskPlan};
 
@@ -231,4 +232,89 @@ pub fn assert_record_shape(r: &Record, binary: &str, experiment: &str) {
             "{what}: verdict"
         );
     }
+}
+
+/// Builds binary `bin` of workspace package `package` into the profile
+/// directory of the running test binary and returns its path.
+///
+/// `cargo test -p X` builds X's binaries but not those of its dependencies,
+/// and a concept binary's `echo` runs the `loadgen` binary found next to it;
+/// this nested `cargo build` (a no-op when it is up to date) puts it there.
+pub fn build_bin(package: &str, bin: &str) -> PathBuf {
+    // Once per test process and binary: tests run on parallel threads.
+    static BUILT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    // target/<profile>/deps/<test binary>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in target/<profile>/deps");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", package, "--bin", bin]);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let path = profile_dir.join(bin);
+    if built.contains(&path) {
+        return path;
+    }
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build {bin}: {e}"));
+    assert!(
+        status.success(),
+        "cargo build -p {package} --bin {bin} failed"
+    );
+    assert!(path.exists(), "{} was not built", path.display());
+    built.push(path.clone());
+    path
+}
+
+/// Runs `<bin> <experiment> <args> --out DIR/<experiment>.jsonl`, checks it
+/// succeeded, and returns its records, each checked with [`assert_record_shape`]
+/// (`binary` is the name records carry).
+pub fn run_experiment(
+    bin: &Path,
+    binary: &str,
+    experiment: &str,
+    args: &[&str],
+    dir: &Path,
+) -> Vec<Record> {
+    let out = dir.join(format!("{experiment}.jsonl"));
+    let o = std::process::Command::new(bin)
+        .arg(experiment)
+        .args(args)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    assert!(
+        o.status.success(),
+        "{binary} {experiment} {args:?} failed ({}): {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let records = read_records(&out);
+    assert!(!records.is_empty(), "{binary} {experiment} wrote no record");
+    for r in &records {
+        assert_record_shape(r, binary, experiment);
+    }
+    records
+}
+
+/// Checks that `<bin> <args>` exits with code 2 and names `flag` on stderr, without a panic.
+pub fn assert_usage_error(bin: &Path, args: &[&str], flag: &str) {
+    let o = std::process::Command::new(bin)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?} should exit 2: {stderr}");
+    assert!(
+        stderr.contains(flag),
+        "{args:?} should name {flag}: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
 }

@@ -10,6 +10,7 @@ pub mod kitchen;
 pub mod memory;
 pub mod pingpong;
 pub mod race;
+pub mod requests;
 pub mod share;
 pub mod spawn;
 pub mod workers;

@@ -178,3 +178,23 @@ fn oversubscribe_runs_more_workers_than_cpus() {
     assert_eq!(rs[1].param_u64("cores"), Some(allowed as u64 + 2));
     assert_eq!(rs[1].cpus.len(), allowed);
 }
+
+#[test]
+fn requests_start_a_thread_per_request_and_decide_c5() {
+    let dir = tempfile::tempdir().unwrap();
+    let rs = run(
+        "requests",
+        &["--requests", "4", "--delay-ms", "5"],
+        dir.path(),
+    );
+    let r = &rs[0];
+    assert_eq!((r.model.as_str(), r.ops), ("thread-per-request", 4));
+    let want = loadgen::requests::expected_checksum(4).hex();
+    assert_eq!(r.checksum.as_deref(), Some(want.as_str()));
+    assert_eq!(r.figure("started"), Some(4.0), "a thread per request");
+    assert!(
+        r.wall_ns >= 5_000_000,
+        "no request beats the server's delay"
+    );
+    assert_eq!(r.verdict.as_ref().unwrap().claim, "C5");
+}
