@@ -153,7 +153,9 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
                 let socketpair = model.ends_with(SOCKETPAIR);
                 let spec = spec_for(kind, p);
                 let case = p
-                    .annotate(spec.annotate(s.case(model, p.name(), rep)))
+                    .annotate(
+                        spec.annotate(s.case(model, p.name(), rep).param("unit", "coroutine")),
+                    )
                     .param("link", if socketpair { "socketpair" } else { "channel" })
                     .param("clock", "inside-runtime");
                 let x = rt::run(

@@ -128,7 +128,9 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
                 pin_current_thread(p.a())?;
                 let proof = SingleThreaded::check()?;
                 let mut partner = Partner::start(&proof, model, p.b())?;
-                let case = p.annotate(s.case(model, p.name(), rep));
+                let case = p
+                    .annotate(s.case(model, p.name(), rep))
+                    .param("unit", "process");
                 let mut h = hist::new();
                 let done = sample::run_samples(&s.schedule(), &mut h, || {
                     let t = Timer::start();

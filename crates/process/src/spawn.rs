@@ -242,7 +242,9 @@ pub fn run(common: &Common, args: &SpawnArgs) -> anyhow::Result<()> {
     if models.contains(&"thread-spawn") {
         // Threads only after every fork: a fork must happen single-threaded.
         for (rep, p50) in p50s.iter().enumerate() {
-            let case = s.case("thread-spawn", "", rep as u32);
+            let case = s
+                .case("thread-spawn", "", rep as u32)
+                .param("unit", "thread");
             let mut h = hist::new();
             let done = sample::run_samples(&s.schedule(), &mut h, thread_spawn_once)?;
             let thread_ns = h.value_at_quantile(0.5);
@@ -270,6 +272,7 @@ fn measure(
     let variant = heap.map_or(String::new(), |b| format!("heap-{}", format_bytes(b)));
     let mut case = s
         .case(model, &variant, rep)
+        .param("unit", "process")
         .param("heap_bytes", heap.unwrap_or(0));
     if heap.is_some() {
         case.set_param("thp", thp);

@@ -228,7 +228,9 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
             for &model in &models {
                 pin_current_thread(p.a())?;
                 let mut pair = start(model, p.b())?;
-                let case = p.annotate(s.case(model, p.name(), rep));
+                let case = p
+                    .annotate(s.case(model, p.name(), rep))
+                    .param("unit", "thread");
                 let mut h = hist::new();
                 let done = sample::run_samples(&s.schedule(), &mut h, || {
                     let t = Timer::start();

@@ -51,7 +51,7 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
                 "std-spawn" => std_spawn_once,
                 _ => scoped_spawn_once,
             };
-            let case = s.case(model, "", rep);
+            let case = s.case(model, "", rep).param("unit", "thread");
             let mut h = hist::new();
             let done = sample::run_samples(&s.schedule(), &mut h, f)?;
             let out = Outcome::sampled(done, h);
