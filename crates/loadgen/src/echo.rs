@@ -290,6 +290,7 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
                     Some(st) => case.param("status", st.status),
                     None => case,
                 };
+                let case = server.annotate(case);
                 let mut readings = Readings::new((servers.thread_prefixes)(model));
                 // This thread reads the server's counters at the client's
                 // milestones: on the client's CPUs it is not queued behind

@@ -53,6 +53,9 @@ fn echo_runs_every_async_server_through_the_loadgen_process() {
             r.params.get("status").is_some_and(|v| v == "discontinued"),
             r.model == "async-std"
         );
+        // Each server's runtime, sized and pinned like the other experiments'.
+        assert_eq!(r.params["runtime"], r.model.as_str());
+        assert!(r.params.contains_key("pinning"), "{}", r.model);
     }
     let v = rs.last().unwrap().verdict.as_ref().unwrap();
     assert!(
