@@ -18,6 +18,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use harness::Common;
@@ -110,7 +111,7 @@ impl Job for Requests {
             for i in 0..t.requests {
                 results.push(fetch_async::<R>(t.addr, i as u32, t.message_bytes).await);
             }
-            return collect(results, 1, start.ns());
+            return answered(1, start.ns(), results);
         }
         let started = Arc::new(AtomicU64::new(0));
         let tasks: Vec<_> = (0..t.requests)
@@ -125,26 +126,22 @@ impl Job for Requests {
         for task in tasks {
             results.push(task.await.and_then(|r| r));
         }
-        collect(results, started.load(Ordering::Relaxed), start.ns())
+        answered(started.load(Ordering::Relaxed), start.ns(), results)
     }
 }
 
-fn collect(
-    results: Vec<anyhow::Result<(u64, u64)>>,
+/// What the requests did, or the first that failed.
+fn answered(
     started: u64,
     wall_ns: u64,
+    results: Vec<anyhow::Result<(u64, u64)>>,
 ) -> anyhow::Result<Fetched> {
-    let mut f = Fetched {
+    let answers = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Fetched::new(
         started,
-        wall: std::time::Duration::from_nanos(wall_ns),
-        ..Fetched::default()
-    };
-    for r in results {
-        let (digest, ns) = r?;
-        f.checksum.add(digest);
-        f.latencies_ns.push(ns);
-    }
-    Ok(f)
+        Duration::from_nanos(wall_ns),
+        answers,
+    ))
 }
 
 /// Runs every request of `target` with `model` on its runtime of `workers`
