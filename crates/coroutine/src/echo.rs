@@ -124,18 +124,11 @@ impl Job for AcceptLoop {
                     let _ = s.set_nodelay(true);
                     R::detach(rt.spawn(connection(s, Arc::clone(&counters), stop.clone())));
                 }
-                Some(Err(e)) if transient(&e) => {}
+                Some(Err(e)) if net::accept_goes_on(&e) => {}
                 Some(Err(e)) => return Err(e).context("accept failed"),
             }
         }
     }
-}
-
-fn transient(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::Interrupted
-    ) || net::is_disconnect(e)
 }
 
 /// A running async server: its accept loop in [`rt::run`] on a thread of
