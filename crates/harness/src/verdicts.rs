@@ -29,6 +29,11 @@ pub const FLAT_MAX_SPEEDUP: f64 = 1.20;
 /// C3 and C11: a model that scales reaches at least this efficiency (speedup / CPUs).
 pub const C3_MIN_EFFICIENCY: f64 = 0.70;
 
+/// C4 is decided only where one CPU would need at least this many times the
+/// best possible makespan on N CPUs: where the orders' prep work needs more
+/// than one CPU, so that parallelism has something to add to concurrency.
+pub const C4_MIN_CPU_BOUND: f64 = 1.5;
+
 /// The name every binary gives its sequential baseline model.
 pub const SEQUENTIAL: &str = "sequential";
 

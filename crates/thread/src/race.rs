@@ -12,7 +12,7 @@
 //! `lost_updates` = expected − final. Cost is wall time per increment over all threads.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use harness::cli::RaceArgs;
 use harness::{Common, Outcome, Session, Verdict};
@@ -94,7 +94,22 @@ pub fn race(
     increments: u64,
 ) -> anyhow::Result<(u64, std::time::Duration)> {
     let counter = Counter::default();
-    let (_, wall) = timed_workers(units, cpus, |_| counter.add(how, increments))?;
+    // With a CPU each, every thread waits (spinning) until all are running
+    // before it starts adding: the increments take well under a millisecond,
+    // and a thread that a busy machine woke late would otherwise find the
+    // others done and race with nobody. Oversubscribed threads take turns on
+    // the CPUs anyway, so they start as soon as they are released.
+    let running = AtomicUsize::new(0);
+    let rendezvous = !cpus.is_empty() && units <= cpus.len();
+    let (_, wall) = timed_workers(units, cpus, |_| {
+        if rendezvous {
+            running.fetch_add(1, Ordering::AcqRel);
+            while running.load(Ordering::Acquire) < units {
+                std::hint::spin_loop();
+            }
+        }
+        counter.add(how, increments)
+    })?;
     Ok((counter.value(how), wall))
 }
 
