@@ -79,13 +79,19 @@ static PROCESS: OnceLock<(Vec<usize>, usize)> = OnceLock::new();
 /// once from the environment, are set to `--cores` N. Call it right after
 /// `Session::start`, before any runtime exists.
 pub fn prepare(s: &Session) -> anyhow::Result<()> {
+    prepare_process(&s.cores.cpus, s.workers())
+}
+
+/// [`prepare`] without a session (for `cargo bench`): `cpus` are the CPUs the
+/// process was pinned to, `workers` the executor and blocking threads.
+pub fn prepare_process(cpus: &[usize], workers: usize) -> anyhow::Result<()> {
     let threads = harness::cores::thread_count();
     anyhow::ensure!(
         threads.is_none_or(|t| t == 1),
         "internal error: the runtimes' thread counts must be set before any thread starts, but {} threads exist",
         threads.unwrap_or(0)
     );
-    let n = s.workers().to_string();
+    let n = workers.to_string();
     // SAFETY: `set_var` is unsafe because another thread could read or write
     // the environment at the same time. Here the process has exactly one
     // thread (checked just above; Session::start starts none and no runtime
@@ -98,7 +104,7 @@ pub fn prepare(s: &Session) -> anyhow::Result<()> {
             std::env::set_var(ASYNC_STD_NAME_ENV, ASYNC_STD_NAME);
         }
     }
-    let _ = PROCESS.set((s.cores.cpus.clone(), s.workers()));
+    let _ = PROCESS.set((cpus.to_vec(), workers));
     Ok(())
 }
 
