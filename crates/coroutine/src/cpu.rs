@@ -27,7 +27,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use harness::cli::CpuArgs;
-use harness::{Common, Outcome, Session, Timer, Verdict};
+use harness::work::{Expected, Speedups, Work};
+use harness::{Common, Outcome, Session, Timer, Verdict, verdicts};
 use workload::{Checksum, Dist, TaskPlan};
 
 use crate::rt::{self, Job, Kind, Rt, Spec, ThreadsSeen, thread_tag};
@@ -48,12 +49,7 @@ pub const MODELS: &[&str] = &[
     SPAWN_BLOCKING,
 ];
 
-/// Runs every chunk on the calling thread.
-pub fn sequential(plan: &TaskPlan) -> (Checksum, Duration) {
-    let t = Timer::start();
-    let c = plan.expected_checksum();
-    (c, t.elapsed())
-}
+pub use harness::work::sequential;
 
 /// One task per chunk, spawned and awaited from a task on the runtime.
 #[derive(Debug, Clone)]
@@ -116,28 +112,6 @@ pub fn spec_for(model: &str, workers: usize, cpus: &[usize]) -> Option<Spec> {
     Some(Spec::new(kind, workers).pinned(cpus.to_vec()))
 }
 
-/// Total units of `--work-units`, or `--work-ms` through the calibration; the
-/// calibration is returned for the record when it was used.
-fn total_units(s: &Session, args: &CpuArgs) -> (u64, Option<f64>) {
-    match args.work_units {
-        Some(u) => (u, args.calibration.units_per_ms),
-        None => {
-            let per_ms = s.units_per_ms(&args.calibration);
-            (
-                ((args.work_ms * per_ms).round() as u64).max(1),
-                Some(per_ms),
-            )
-        }
-    }
-}
-
-/// One model's result in one repetition, for the verdicts.
-#[derive(Debug, Clone, Copy)]
-struct Done {
-    model: &'static str,
-    speedup: Option<f64>,
-}
-
 /// `coroutine cpu`.
 pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     let mut s = Session::start("coroutine", "cpu", common)?;
@@ -146,32 +120,23 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     rt::note_discontinued(&s, &models);
     let workers = s.workers();
     let parallelism = workers.min(s.cores.cpus.len());
-    let (units, per_ms) = total_units(&s, args);
+    let work = Work::of(&s, args);
+    if !models.contains(&SEQUENTIAL) {
+        s.note("no sequential model selected: checking checksums against an untimed sequential run; no speedup");
+    }
 
     for rep in 0..common.reps {
         for dist in args.dist.dists() {
-            let plan = Arc::new(TaskPlan::new(dist, args.tasks as usize, units, common.seed));
-            let mut expected = None;
-            if !models.contains(&SEQUENTIAL) {
-                s.note("no sequential model selected: checking checksums against an untimed sequential run; no speedup");
-                expected = Some(plan.expected_checksum());
-            }
-            let mut seq_ns = None;
-            let mut done = Vec::new();
+            let plan = Arc::new(work.plan(args, dist, common.seed));
+            let mut expected = Expected::new(&plan, &models);
+            let mut speedups = Speedups::new(parallelism);
             for (i, &model) in models.iter().enumerate() {
                 let spec = spec_for(model, workers, &s.cores.cpus);
-                let mut case = s
-                    .case(model, dist.name(), rep)
-                    .param("tasks", args.tasks)
-                    .param("work_units", units)
-                    .param("dist", dist.name())
+                let mut case = work
+                    .case(&s, args, (model, dist, rep))
                     .param("clock", "inside-runtime");
-                if let Some(u) = per_ms {
-                    case.set_param("units_per_ms", u);
-                }
                 let (sum, wall, threads) = match &spec {
                     None => {
-                        case.set_param("workers", 1);
                         let (c, d) = sequential(&plan);
                         let mut one = ThreadsSeen::default();
                         one.add(thread_tag(), plan.total_units());
@@ -194,31 +159,15 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                         (d.checksum, d.wall, d.threads)
                     }
                 };
-                let want = *expected.get_or_insert(sum);
-                anyhow::ensure!(
-                    sum == want,
-                    "{model} ({}) produced checksum {} but the work's checksum is {}: the model skipped or repeated work",
-                    dist.name(),
-                    sum.hex(),
-                    want.hex()
-                );
-                let wall_ns = wall.as_nanos() as u64;
-                let mut out = Outcome::new(plan.len() as u64)
+                expected.check(model, dist, sum)?;
+                let out = Outcome::new(plan.len() as u64)
                     .wall(wall)
                     .checksum(sum)
                     .figure("worker_threads_seen", threads.count() as f64)
                     .figure("busiest_thread_work_share", threads.busiest_share());
-                let mut sp = None;
-                if model == SEQUENTIAL {
-                    seq_ns = Some(wall_ns);
-                } else if let Some(base) = seq_ns {
-                    let (x, eff) = crate::speedup(base, wall_ns, parallelism);
-                    sp = Some(x);
-                    out = out.figure("speedup", x).figure("efficiency", eff);
-                }
-                done.push(Done { model, speedup: sp });
+                let mut out = speedups.add(model, wall, out);
                 let last = i + 1 == models.len();
-                if let Some(v) = verdict(&done, parallelism, dist, last) {
+                if let Some(v) = verdict(&speedups, model, parallelism, dist, last) {
                     out = out.verdict(v);
                 }
                 let r = case.finish(&s, out)?;
@@ -229,71 +178,44 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     s.finish()
 }
 
-/// The verdict the latest case in `done` decides, if any.
+/// The verdict the case of `model` decides, if any.
 ///
 /// On one CPU every model is concurrency alone: the last case decides C2 from
 /// all speedups. On more, `tokio-current-thread` still has one thread, and its
 /// own case decides C2; the last case decides C3 on balanced work from the
-/// best multi-threaded model.
-fn verdict(done: &[Done], parallelism: usize, dist: Dist, last: bool) -> Option<Verdict> {
-    let this = done.last()?;
-    let measured: Vec<(&str, f64)> = done
-        .iter()
-        .filter_map(|d| d.speedup.map(|x| (d.model, x)))
-        .collect();
-    let list = |v: &[(&str, f64)]| {
-        v.iter()
-            .map(|(m, x)| format!("{m} {x:.2}×"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+/// multi-threaded models.
+fn verdict(
+    speedups: &Speedups<'_>,
+    model: &str,
+    parallelism: usize,
+    dist: Dist,
+    last: bool,
+) -> Option<Verdict> {
     if parallelism == 1 {
-        if !last || measured.is_empty() {
-            return None;
-        }
-        let best = measured.iter().map(|m| m.1).fold(f64::MIN, f64::max);
-        return Some(Verdict::new(
-            "C2",
-            best <= 1.10,
-            format!(
-                "on 1 CPU no async model beat one thread on {} CPU work (speedups: {}); concurrency alone does not add compute",
-                dist.name(),
-                list(&measured)
-            ),
-        ));
+        return if last {
+            verdicts::c2(speedups.measured(), 1, dist, BASELINE)
+        } else {
+            None
+        };
     }
-    if this.model == rt::TOKIO_CURRENT {
-        let x = this.speedup?;
-        return Some(Verdict::new(
-            "C2",
-            x <= 1.10,
-            format!(
-                "on {parallelism} CPUs tokio current_thread (one thread by design) ran the {} CPU work at {x:.2}× one thread: concurrency alone does not add compute",
-                dist.name()
-            ),
-        ));
+    if model == rt::TOKIO_CURRENT {
+        let x = speedups.of(model)?;
+        return verdicts::c2(&[(model, x)], parallelism, dist, BASELINE);
     }
-    if !last || dist != Dist::Balanced {
+    if !last {
         return None;
     }
-    let parallel: Vec<(&str, f64)> = measured
-        .into_iter()
-        .filter(|(m, _)| *m != rt::TOKIO_CURRENT)
-        .collect();
-    let (best_model, best) = parallel
+    let parallel: Vec<(&str, f64)> = speedups
+        .measured()
         .iter()
         .copied()
-        .max_by(|a, b| a.1.total_cmp(&b.1))?;
-    let eff = best / parallelism as f64;
-    Some(Verdict::new(
-        "C3",
-        eff >= 0.70,
-        format!(
-            "on {parallelism} CPUs the balanced work ran {best:.2}× faster than one thread ({best_model}, efficiency {eff:.2}; threshold 0.70; all: {})",
-            list(&parallel)
-        ),
-    ))
+        .filter(|(m, _)| *m != rt::TOKIO_CURRENT)
+        .collect();
+    verdicts::c3(&parallel, parallelism, dist, BASELINE)
 }
+
+/// What the verdicts call the sequential model.
+const BASELINE: &str = "one thread";
 
 #[cfg(test)]
 mod tests {
@@ -314,31 +236,38 @@ mod tests {
         }
     }
 
-    fn done(model: &'static str, speedup: Option<f64>) -> Done {
-        Done { model, speedup }
+    /// Speedups of models that ran after `sequential` (100 ms).
+    fn speedups(of: &[(&'static str, f64)]) -> Speedups<'static> {
+        let mut s = Speedups::new(4);
+        s.add(SEQUENTIAL, Duration::from_millis(100), Outcome::new(1));
+        for &(m, x) in of {
+            s.add(m, Duration::from_secs_f64(0.1 / x), Outcome::new(1));
+        }
+        s
     }
 
     #[test]
     fn verdicts_are_c2_for_one_thread_and_c3_for_many() {
-        let d = [done(SEQUENTIAL, None), done("smol", Some(0.97))];
-        let v = verdict(&d, 1, Dist::Balanced, true).unwrap();
+        let d = speedups(&[("smol", 0.97)]);
+        let v = verdict(&d, "smol", 1, Dist::Balanced, true).unwrap();
         assert_eq!((v.claim.as_str(), v.holds), ("C2", true));
-        assert!(verdict(&d, 1, Dist::Balanced, false).is_none());
+        assert!(verdict(&d, "smol", 1, Dist::Balanced, false).is_none());
 
-        let d = [done(SEQUENTIAL, None), done(rt::TOKIO_CURRENT, Some(0.99))];
-        let v = verdict(&d, 4, Dist::Skewed, false).unwrap();
+        let d = speedups(&[(rt::TOKIO_CURRENT, 0.99)]);
+        let v = verdict(&d, rt::TOKIO_CURRENT, 4, Dist::Skewed, false).unwrap();
         assert_eq!((v.claim.as_str(), v.holds), ("C2", true));
 
-        let d = [
-            done(SEQUENTIAL, None),
-            done(rt::TOKIO_CURRENT, Some(0.99)),
-            done("tokio-multi-thread", Some(3.6)),
-        ];
-        let v = verdict(&d, 4, Dist::Balanced, true).unwrap();
+        let d = speedups(&[(rt::TOKIO_CURRENT, 0.99), ("tokio-multi-thread", 3.6)]);
+        let v = verdict(&d, "tokio-multi-thread", 4, Dist::Balanced, true).unwrap();
         assert_eq!((v.claim.as_str(), v.holds), ("C3", true));
         assert!(v.text.contains("tokio-multi-thread"), "{}", v.text);
-        assert!(verdict(&d, 4, Dist::Skewed, true).is_none());
-        let d = [done(SEQUENTIAL, None), done("smol", Some(1.2))];
-        assert!(!verdict(&d, 4, Dist::Balanced, true).unwrap().holds);
+        assert!(
+            !v.text.contains(rt::TOKIO_CURRENT),
+            "one thread is not parallel: {}",
+            v.text
+        );
+        assert!(verdict(&d, "tokio-multi-thread", 4, Dist::Skewed, true).is_none());
+        let d = speedups(&[("smol", 1.2)]);
+        assert!(!verdict(&d, "smol", 4, Dist::Balanced, true).unwrap().holds);
     }
 }

@@ -24,7 +24,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use harness::cli::KitchenArgs;
-use harness::{Common, Outcome, Session, Verdict, hist};
+use harness::kitchen::{self, wait_blocking};
+use harness::{Common, Session, verdicts};
 use workload::{Action, Checksum, KitchenPlan};
 
 use crate::rt::{self, Job, Kind, Rt, Spec, ThreadsSeen, thread_tag};
@@ -45,39 +46,16 @@ pub const MODELS: &[&str] = &[
     "async-std",
 ];
 
-/// What a model produced: the prep checksum, each order's completion time
-/// since the start, and the makespan.
+pub use harness::kitchen::{Cooked, sequential};
+
+/// What a run of [`AllOrders`] did: the orders cooked, and which threads did
+/// the prep work, how much each.
 #[derive(Debug)]
-pub struct Cooked {
-    /// Checksum of all prep work.
-    pub checksum: Checksum,
-    /// Completion time of each order, nanoseconds since the start.
-    pub done_ns: Vec<u64>,
-    /// Time until the last order was done.
-    pub makespan: Duration,
-    /// Which threads did the prep work, and how much each (`None` for `sequential`).
-    pub cooks: Option<ThreadsSeen>,
-}
-
-fn wait_blocking(ms: u32) {
-    std::thread::sleep(Duration::from_millis(u64::from(ms)));
-}
-
-/// One cook, order after order.
-pub fn sequential(plan: &KitchenPlan) -> Cooked {
-    let start = Instant::now();
-    let mut checksum = Checksum::default();
-    let mut done_ns = Vec::with_capacity(plan.orders.len());
-    for i in 0..plan.orders.len() {
-        checksum = checksum.merge(plan.cook_blocking(i, wait_blocking));
-        done_ns.push(start.elapsed().as_nanos() as u64);
-    }
-    Cooked {
-        checksum,
-        done_ns,
-        makespan: start.elapsed(),
-        cooks: None,
-    }
+pub struct Served {
+    /// The orders cooked.
+    pub cooked: Cooked,
+    /// Which threads did the prep work, and how much each.
+    pub cooks: ThreadsSeen,
 }
 
 /// Cooks order `i` in a task: prep on the CPU, cook steps as an async sleep
@@ -115,9 +93,9 @@ pub struct AllOrders {
 }
 
 impl Job for AllOrders {
-    type Output = Cooked;
+    type Output = Served;
 
-    async fn run<R: Rt>(self, rt: R) -> anyhow::Result<Cooked> {
+    async fn run<R: Rt>(self, rt: R) -> anyhow::Result<Served> {
         let start = Instant::now();
         let handles: Vec<_> = (0..self.plan.orders.len())
             .map(|i| {
@@ -134,11 +112,13 @@ impl Job for AllOrders {
             done_ns.push(ns);
             cooks.merge(&seen);
         }
-        Ok(Cooked {
-            checksum,
-            done_ns,
-            makespan: start.elapsed(),
-            cooks: Some(cooks),
+        Ok(Served {
+            cooked: Cooked {
+                checksum,
+                done_ns,
+                makespan: start.elapsed(),
+            },
+            cooks,
         })
     }
 }
@@ -182,10 +162,10 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
                 .param("orders", args.orders)
                 .param("units_per_ms", per_ms)
                 .param("clock", "inside-runtime");
-            let cooked = match &spec {
+            let (cooked, cooks) = match &spec {
                 None => {
                     case.set_param("workers", 1);
-                    sequential(&plan)
+                    (sequential(&plan), None)
                 }
                 Some(spec) => {
                     let workers = if one_cpu { 1 } else { spec.worker_threads() };
@@ -201,50 +181,31 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
                         plan: Arc::clone(&plan),
                         block: model == PARALLEL_ONLY,
                     };
-                    rt::run(spec, job)?
+                    let served = rt::run(spec, job)?;
+                    (served.cooked, Some(served.cooks))
                 }
             };
-            anyhow::ensure!(
-                cooked.checksum == expected && cooked.done_ns.len() == orders,
-                "{model} cooked {} of {orders} orders with checksum {} instead of {}",
-                cooked.done_ns.len(),
-                cooked.checksum.hex(),
-                expected.hex()
-            );
-            let ms = cooked.makespan.as_secs_f64() * 1e3;
+            cooked.check(model, &plan, expected)?;
+            let ms = cooked.makespan_ms();
             walls.push((model, ms));
-            let mut h = hist::new();
-            cooked
-                .done_ns
-                .iter()
-                .for_each(|&ns| hist::record(&mut h, ns));
-            let ideal = plan.ideal_makespan_ms(if one_cpu { 1 } else { parallelism });
             let longest = f64::from(plan.longest_order_ms());
-            let mut out = Outcome::new(orders as u64)
-                .wall(cooked.makespan)
-                .checksum(cooked.checksum)
-                .histogram(h)
-                .figure("makespan_ms", ms)
-                .figure("longest_order_ms", longest)
-                .figure("makespan_over_longest", ms / longest)
-                .figure("sum_of_orders_ms", plan.sum_ms() as f64)
-                .figure("ideal_makespan_ms", ideal)
-                .figure("makespan_over_ideal", ms / ideal);
-            if let Some(cooks) = &cooked.cooks {
+            let mut out = cooked
+                .outcome(&plan, if one_cpu { 1 } else { parallelism })
+                .figure("makespan_over_longest", ms / longest);
+            if let Some(cooks) = &cooks {
                 out = out
                     .figure("worker_threads_seen", cooks.count() as f64)
                     .figure("busiest_thread_work_share", cooks.busiest_share());
             }
-            let verdict = if model == rt::TOKIO_CURRENT {
-                c1(&walls, &plan)
-            } else if model == rt::TOKIO_MULTI && parallelism > 1 {
-                c4(&walls, parallelism, plan.ideal_makespan_ms(parallelism))
-            } else {
-                None
-            };
-            if let Some(v) = verdict {
-                out = out.verdict(v);
-            }
+            let concurrent_on_one_cpu = model == rt::TOKIO_CURRENT;
+            out = out.verdict(kitchen::verdict(
+                &walls,
+                model,
+                &plan,
+                parallelism,
+                concurrent_on_one_cpu,
+                Some(C4_MODELS),
+            ));
             let r = case.finish(&s, out)?;
             s.emit(r)?;
         }
@@ -252,43 +213,13 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
     s.finish()
 }
 
-/// C1: on one core the concurrent tasks finish near the longest order (or the
-/// CPU bound), the sequential cook near the sum of all orders.
-pub fn c1(walls: &[(&str, f64)], plan: &KitchenPlan) -> Option<Verdict> {
-    let get = |m: &str| walls.iter().find(|w| w.0 == m).map(|w| w.1);
-    let (seq, conc) = (get(SEQUENTIAL)?, get(rt::TOKIO_CURRENT)?);
-    let ideal = plan.ideal_makespan_ms(1);
-    let sum = plan.sum_ms() as f64;
-    let holds = conc <= 1.15 * ideal && seq >= 0.90 * sum && conc < seq;
-    Some(Verdict::new(
-        "C1",
-        holds,
-        format!(
-            "{} orders as tasks on one thread (tokio current_thread, 1 CPU): {conc:.1} ms vs best possible {ideal:.1} ms \
-             (longest order {} ms); sequential {seq:.1} ms vs sum of orders {sum:.0} ms",
-            plan.orders.len(),
-            plan.longest_order_ms()
-        ),
-    ))
-}
-
-/// C4: parallel and concurrent together (tasks on N workers) beat either alone.
-pub fn c4(walls: &[(&str, f64)], cores: usize, ideal: f64) -> Option<Verdict> {
-    let get = |m: &str| walls.iter().find(|w| w.0 == m).map(|w| w.1);
-    let (both, par, conc) = (
-        get(rt::TOKIO_MULTI)?,
-        get(PARALLEL_ONLY)?,
-        get(rt::TOKIO_CURRENT)?,
-    );
-    Some(Verdict::new(
-        "C4",
-        both < par && both < conc,
-        format!(
-            "on {cores} CPUs: tasks on {cores} tokio workers (parallel + concurrent) {both:.1} ms (best possible {ideal:.1} ms) \
-             vs parallel only (blocking waits) {par:.1} ms vs concurrent only (current_thread, 1 CPU) {conc:.1} ms"
-        ),
-    ))
-}
+/// The models C4 compares: tasks on N workers (both at once), blocking waits
+/// on N workers (parallel only), tasks on one thread (concurrent only).
+const C4_MODELS: verdicts::C4Models<'static> = verdicts::C4Models {
+    both: rt::TOKIO_MULTI,
+    parallel_only: PARALLEL_ONLY,
+    concurrent_only: rt::TOKIO_CURRENT,
+};
 
 #[cfg(test)]
 mod tests {
@@ -306,7 +237,7 @@ mod tests {
                 plan: Arc::clone(&plan),
                 block: model == PARALLEL_ONLY,
             };
-            let cooked = rt::run(&spec, job).unwrap();
+            let cooked = rt::run(&spec, job).unwrap().cooked;
             assert_eq!(cooked.checksum, want, "{model}");
             assert_eq!(cooked.done_ns.len(), 3);
             assert!(
@@ -314,27 +245,5 @@ mod tests {
                 "no order can beat its own waiting"
             );
         }
-    }
-
-    #[test]
-    fn verdicts_compare_the_right_models() {
-        let plan = KitchenPlan::new(3, 5.0, 1);
-        let v = c1(&[(SEQUENTIAL, 126.0), (rt::TOKIO_CURRENT, 53.0)], &plan).unwrap();
-        assert!(v.holds, "{}", v.text);
-        let v = c1(&[(SEQUENTIAL, 126.0), (rt::TOKIO_CURRENT, 120.0)], &plan).unwrap();
-        assert!(!v.holds);
-        let w = [
-            (PARALLEL_ONLY, 400.0),
-            (rt::TOKIO_CURRENT, 300.0),
-            (rt::TOKIO_MULTI, 120.0),
-        ];
-        assert!(c4(&w, 3, 100.0).unwrap().holds);
-        let w = [
-            (PARALLEL_ONLY, 100.0),
-            (rt::TOKIO_CURRENT, 300.0),
-            (rt::TOKIO_MULTI, 120.0),
-        ];
-        assert!(!c4(&w, 3, 100.0).unwrap().holds);
-        assert!(c4(&w[1..], 3, 100.0).is_none());
     }
 }

@@ -11,17 +11,12 @@
 //! that `cargo bench` measures exactly the same operations.
 
 pub mod cpu;
+pub mod echo;
 pub mod kitchen;
 pub mod memory;
 pub mod pingpong;
+pub mod requests;
 pub mod rt;
 pub mod sampling;
 pub mod spawn;
 pub mod stall;
-
-/// Speedup and efficiency of a parallel wall time against a sequential one.
-/// Efficiency divides by the CPUs actually available (fewer than workers when oversubscribed).
-pub(crate) fn speedup(sequential_ns: u64, parallel_ns: u64, parallelism: usize) -> (f64, f64) {
-    let s = sequential_ns as f64 / parallel_ns.max(1) as f64;
-    (s, s / parallelism.max(1) as f64)
-}

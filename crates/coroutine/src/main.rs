@@ -1,14 +1,17 @@
-//! `coroutine`: async tasks as a concurrency model, on tokio, smol and async-std.
+//! `coroutine`: async tasks as a concurrency model.
 //!
 //! Each subcommand is an experiment with the same name, flags and record
-//! shape as in the other concept binaries; `main` only dispatches.
+//! shape as in the other concept binaries; `serve` runs one server model on
+//! its own. `main` only dispatches.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use conpar_coroutine as exp;
 use harness::Common;
-use harness::cli::{CpuArgs, KitchenArgs, MemoryArgs, PlacementArgs};
+use harness::cli::{
+    CpuArgs, EchoArgs, KitchenArgs, MemoryArgs, PlacementArgs, RequestsArgs, ServeArgs,
+};
 
 /// Async tasks (coroutines) as a concurrency model, measured on conpar's
 /// shared workload.
@@ -86,6 +89,30 @@ enum Experiment {
         #[command(flatten)]
         args: exp::stall::StallArgs,
     },
+    /// Echo load over loopback TCP at 1 to 10,000 connections against each
+    /// async server (C12). Models: tokio-current-thread, tokio-multi-thread,
+    /// smol, async-std (discontinued)
+    Echo {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: EchoArgs,
+    },
+    /// N requests to a server that answers each after a delay, awaited one
+    /// after another and as concurrent tasks (C5). Models: tokio-sequential,
+    /// tokio-concurrent, smol-concurrent, async-std-concurrent (discontinued)
+    Requests {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: RequestsArgs,
+    },
+    /// Run one server model on its own: prints its address on stdout and
+    /// serves until Ctrl-C or SIGTERM
+    Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    },
     /// One `memory` case in a fresh process (started by `memory` itself)
     #[command(name = "memory-child", hide = true)]
     MemoryChild(exp::memory::ChildArgs),
@@ -104,5 +131,11 @@ fn run() -> anyhow::Result<()> {
         Experiment::Kitchen { common, args } => exp::kitchen::run(&common, &args),
         Experiment::Stall { common, args } => exp::stall::run(&common, &args),
         Experiment::MemoryChild(args) => exp::memory::child(&args),
+        Experiment::Echo { common, args } => exp::echo::run(&common, &args),
+        Experiment::Requests { common, args } => exp::requests::run(&common, &args),
+        Experiment::Serve { args } => {
+            exp::echo::size_async_std(args.cores)?;
+            loadgen::serve::run("coroutine", exp::echo::MODELS, exp::echo::start, &args)
+        }
     }
 }

@@ -291,7 +291,7 @@ pub fn run(common: &Common, args: &MemoryArgs, parks: &ParkArgs) -> anyhow::Resu
                 let kind = Kind::of_model(model).expect("every model is a runtime");
                 let spec = Spec::new(kind, s.workers());
                 let case = spec
-                    .annotate(s.case(model, park.name(), rep))
+                    .annotate(s.case(model, park.name(), rep).param("unit", "coroutine"))
                     .param("tasks", n)
                     .param("steps", args.steps)
                     .param("counts", counts.clone())

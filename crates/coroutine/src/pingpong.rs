@@ -136,8 +136,7 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
     rt::prepare(&s)?;
     let models = s.select_models(MODELS)?;
     rt::note_discontinued(&s, &models);
-    let (placements, skipped) = Placement::resolve(args.placement, &s.cores);
-    skipped.iter().for_each(|n| s.note(n));
+    let placements = s.placements(args.placement);
     if placements
         .iter()
         .any(|p| matches!(p, Placement::CrossCpu(..)))
@@ -154,11 +153,10 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
                 }
                 let socketpair = model.ends_with(SOCKETPAIR);
                 let spec = spec_for(kind, p);
-                let case = spec
-                    .annotate(s.case(model, p.name(), rep))
-                    .param("placement", p.name())
-                    .param("cpu_a", p.a())
-                    .param("cpu_b", p.b())
+                let case = p
+                    .annotate(
+                        spec.annotate(s.case(model, p.name(), rep).param("unit", "coroutine")),
+                    )
                     .param("link", if socketpair { "socketpair" } else { "channel" })
                     .param("clock", "inside-runtime");
                 let x = rt::run(
@@ -168,11 +166,7 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
                         socketpair,
                     },
                 )?;
-                let half = x.histogram.value_at_quantile(0.5) as f64 / 2.0;
-                let out = Outcome::new(x.sampled.samples)
-                    .wall(x.sampled.wall)
-                    .histogram(x.histogram)
-                    .figure("handover_p50_ns", half)
+                let out = Outcome::round_trips(x.sampled, x.histogram)
                     .figure("worker_threads_seen", x.threads_seen as f64);
                 let r = case.finish(&s, out)?;
                 s.emit(r)?;

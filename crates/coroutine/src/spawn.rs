@@ -57,7 +57,7 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
             let kind = Kind::of_model(model).expect("every model is a runtime");
             let spec = Spec::spread(kind, &s);
             let case = spec
-                .annotate(s.case(model, "", rep))
+                .annotate(s.case(model, "", rep).param("unit", "coroutine"))
                 .param("clock", "inside-runtime");
             let (h, done) = rt::run(
                 &spec,
@@ -65,7 +65,7 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
                     schedule: s.schedule(),
                 },
             )?;
-            let out = Outcome::new(done.samples).wall(done.wall).histogram(h);
+            let out = Outcome::sampled(done, h);
             let r = case.finish(&s, out)?;
             s.emit(r)?;
         }

@@ -9,56 +9,42 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use harness::Record;
-use harness::testkit::{assert_record_shape, read_records};
-use predicates::prelude::*;
-use workload::{Dist, KitchenPlan, TaskPlan};
+use harness::testkit::{Bin, assert_cpu_work, assert_kitchen_work, models};
 
-/// Flags that keep every sampled case to a few milliseconds.
-const QUICK: &[&str] = &["--duration-secs", "0.02", "--warmup-secs", "0", "--quiet"];
+/// The binary under test.
+const BIN: Bin = Bin {
+    name: "coroutine",
+    path: env!("CARGO_BIN_EXE_coroutine"),
+};
 
 /// The runtimes this build has.
 fn runtimes() -> BTreeSet<&'static str> {
     conpar_coroutine::rt::RUNTIMES.iter().copied().collect()
 }
 
-fn run_on(cores: &str, experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
-    let out = dir.join(format!("{experiment}-{cores}.jsonl"));
-    Command::cargo_bin("coroutine")
-        .unwrap()
-        .arg(experiment)
-        .args(["--cores", cores])
-        .args(QUICK)
-        .args(extra)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    let records = read_records(&out);
-    assert!(!records.is_empty(), "{experiment} wrote no record");
-    for r in &records {
-        assert_record_shape(r, "coroutine", experiment);
-        if r.model != "sequential" {
-            assert!(
-                r.params.contains_key("clock"),
-                "{} says which clock",
-                r.model
-            );
-        }
+/// Checks every model but `sequential` says which clock timed it.
+fn says_its_clock(records: &[Record]) {
+    for r in records.iter().filter(|r| r.model != "sequential") {
+        assert!(
+            r.params.contains_key("clock"),
+            "{} says which clock",
+            r.model
+        );
     }
+}
+
+/// Runs `experiment` for milliseconds on `--cores cores`; records checked for shape.
+fn run_on(cores: &str, experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
+    let records = BIN.run_on(cores, experiment, extra, dir);
+    says_its_clock(&records);
     records
 }
 
+/// Runs `experiment` for milliseconds on one core; records checked for shape.
 fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
-    let rs = run_on("1", experiment, extra, dir);
-    assert!(
-        rs.iter().all(|r| r.cpus.len() == 1),
-        "--cores 1 pins one CPU"
-    );
-    rs
-}
-
-fn models(records: &[Record]) -> BTreeSet<&str> {
-    records.iter().map(|r| r.model.as_str()).collect()
+    let records = BIN.run(experiment, extra, dir);
+    says_its_clock(&records);
+    records
 }
 
 #[test]
@@ -131,13 +117,7 @@ fn cpu_models_all_do_the_workloads_work() {
     let dir = tempfile::tempdir().unwrap();
     let rs = run("cpu", &["--tasks", "16", "--work-units", "64"], dir.path());
     assert_eq!(models(&rs).len(), runtimes().len() + 2);
-    for dist in [Dist::Balanced, Dist::Skewed] {
-        let want = TaskPlan::new(dist, 16, 64, 42).expected_checksum().hex();
-        for r in rs.iter().filter(|r| r.variant == dist.name()) {
-            assert_eq!(r.checksum.as_deref(), Some(want.as_str()), "{}", r.model);
-            assert_eq!(r.ops, 16);
-        }
-    }
+    assert_cpu_work(&rs, 16, 64, 42);
     let v: Vec<_> = rs.iter().filter_map(|r| r.verdict.as_ref()).collect();
     assert!(v.iter().all(|v| v.claim == "C2"), "{v:?}");
     assert_eq!(v.len(), 2, "one C2 verdict per distribution on one CPU");
@@ -175,18 +155,11 @@ fn multi_thread_runs_tasks_on_more_than_one_worker() {
 fn kitchen_cooks_every_order_and_decides_c1() {
     let dir = tempfile::tempdir().unwrap();
     let rs = run("kitchen", &["--units-per-ms", "5"], dir.path());
-    let want = KitchenPlan::new(3, 5.0, 42).expected_checksum().hex();
     let mut expected = runtimes();
     expected.insert("sequential");
     assert_eq!(models(&rs), expected, "parallel-only is skipped on one CPU");
-    for r in &rs {
-        assert_eq!(r.checksum.as_deref(), Some(want.as_str()));
-        assert_eq!(r.ops, 3);
-        assert!(
-            r.wall_ns >= 50_000_000,
-            "no model beats the ramen's 50 ms of waiting"
-        );
-    }
+    // Three orders, one of each dish: no model beats the ramen's 50 ms of waiting.
+    assert_kitchen_work(&rs, 3, 5.0, 42);
     let v: Vec<_> = rs.iter().filter_map(|r| r.verdict.as_ref()).collect();
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].claim, "C1");
@@ -234,15 +207,7 @@ fn bad_input_exits_2_naming_the_flag() {
             "--out",
         ),
     ];
-    for (args, flag) in cases {
-        Command::cargo_bin("coroutine")
-            .unwrap()
-            .args(&args)
-            .args(["--duration-secs", "0.01"])
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains(flag).and(predicate::str::contains("panicked").not()));
-    }
+    BIN.assert_usage_errors(&cases);
 }
 
 #[test]
@@ -255,3 +220,7 @@ fn help_labels_async_std_discontinued() {
     let help = String::from_utf8(out.stdout).unwrap();
     assert!(help.contains("discontinued"), "{help}");
 }
+
+/// The network experiments (echo, requests, serve).
+#[path = "coroutine/network.rs"]
+mod network;

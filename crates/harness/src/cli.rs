@@ -248,6 +248,94 @@ pub struct ShareArgs {
     pub sizes: Vec<u64>,
 }
 
+/// Where the load generator of `echo` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LoadgenChoice {
+    /// A `loadgen` child process (found next to this binary): server and
+    /// client figures stay apart, and each gets its own open-files limit.
+    Process,
+    /// Threads of this process: no second binary needed, but the client's
+    /// memory and descriptors count against the server's process.
+    InProcess,
+}
+
+impl LoadgenChoice {
+    /// The name in records.
+    pub fn name(self) -> &'static str {
+        match self {
+            LoadgenChoice::Process => "process",
+            LoadgenChoice::InProcess => "in-process",
+        }
+    }
+}
+
+/// Flags of the `echo` experiment: one request/response over loopback TCP
+/// under C connections, against every server model.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Workload")]
+pub struct EchoArgs {
+    /// Connections held open at once (comma-separated list; one case per count)
+    #[arg(long, value_name = "C", value_delimiter = ',', default_value = "1,10,100,1000,10000",
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub connections: Vec<u64>,
+
+    /// Size of every request (and of its echo), at least 24 bytes
+    #[arg(long, value_name = "SIZE", default_value = "64", value_parser = parse_bytes)]
+    pub message_bytes: u64,
+
+    /// Open loop: send at this many requests per second in total, latency
+    /// measured from each request's intended send time (as wrk2 does)
+    /// [default: closed loop, each connection sends when its reply is in]
+    #[arg(long, value_name = "REQ_PER_S", value_parser = positive_f64)]
+    pub rate: Option<f64>,
+
+    /// Where the load generator runs
+    #[arg(long, value_enum, value_name = "WHERE", default_value_t = LoadgenChoice::Process)]
+    pub loadgen: LoadgenChoice,
+
+    /// Threads of the load generator [default: one per CPU it gets]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub client_threads: Option<u32>,
+}
+
+/// Flags of the `requests` experiment: N requests to a server that answers
+/// each after a delay.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Workload")]
+pub struct RequestsArgs {
+    /// Number of requests, each on its own connection
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub requests: u64,
+
+    /// Milliseconds the delay server waits before answering each request
+    #[arg(long, value_name = "MS", default_value_t = 20.0, value_parser = positive_f64)]
+    pub delay_ms: f64,
+
+    /// Size of every request (and of its answer), at least 24 bytes
+    #[arg(long, value_name = "SIZE", default_value = "64", value_parser = parse_bytes)]
+    pub message_bytes: u64,
+}
+
+/// Flags of `serve`: run one server model on its own until interrupted.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The server model to run (see the binary's `echo` help for the list)
+    #[arg(long, value_name = "MODEL")]
+    pub model: String,
+
+    /// Port on 127.0.0.1 (0 picks a free one; the address is printed on stdout)
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    pub port: u16,
+
+    /// Pin to the first N CPUs and size pools and runtimes to N [default: every CPU]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub cores: Option<u32>,
+
+    /// Let --cores exceed the CPUs this process may run on
+    #[arg(long)]
+    pub oversubscribe: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

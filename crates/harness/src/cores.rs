@@ -89,6 +89,12 @@ impl CoreSet {
     pub fn cpu_list(&self) -> String {
         format_cpu_list(&self.cpus)
     }
+
+    /// Pins the calling thread back to the whole set, after a placement (or
+    /// anything else) pinned it to one CPU.
+    pub fn repin_current_thread(&self) -> anyhow::Result<()> {
+        set_affinity(Pid::from_raw(0), &self.cpus)
+    }
 }
 
 /// The CPUs this process may run on now, ascending.
@@ -118,6 +124,16 @@ pub fn set_affinity(pid: Pid, cpus: &[usize]) -> anyhow::Result<()> {
 /// Pins the calling thread alone to one CPU (for placements inside a run).
 pub fn pin_current_thread(cpu: usize) -> anyhow::Result<()> {
     set_affinity(Pid::from_raw(0), &[cpu])
+}
+
+/// Pins the calling thread, the `i`th of a group, to `cpus[i % cpus.len()]`:
+/// workers spread round-robin over the `--cores` CPUs. Nothing to do (and
+/// `Ok`) when `cpus` is empty.
+pub fn pin_round_robin(cpus: &[usize], i: usize) -> anyhow::Result<()> {
+    match cpus.len() {
+        0 => Ok(()),
+        n => pin_current_thread(cpus[i % n]),
+    }
 }
 
 /// The CPU the calling thread is running on right now.
@@ -215,5 +231,21 @@ mod tests {
         let cpus = allowed_cpus().unwrap();
         assert!(!cpus.is_empty());
         assert!(current_cpu().is_some());
+    }
+
+    #[test]
+    fn round_robin_pins_the_ith_thread_and_repin_restores_the_set() {
+        let cpus = allowed_cpus().unwrap();
+        let set = CoreSet::choose(&cpus, None, false).unwrap();
+        std::thread::spawn(move || {
+            pin_round_robin(&cpus, cpus.len() + 1).unwrap();
+            assert_eq!(allowed_cpus().unwrap(), [cpus[1 % cpus.len()]]);
+            set.repin_current_thread().unwrap();
+            assert_eq!(allowed_cpus().unwrap(), cpus);
+            pin_round_robin(&[], 3).unwrap();
+            assert_eq!(allowed_cpus().unwrap(), cpus, "no CPUs: left alone");
+        })
+        .join()
+        .unwrap();
     }
 }

@@ -19,6 +19,7 @@ pub mod cli;
 pub mod cores;
 pub mod guard;
 pub mod hist;
+pub mod kitchen;
 pub mod limits;
 pub mod machine;
 pub mod placement;
@@ -30,6 +31,8 @@ pub mod sink;
 pub mod stats;
 pub mod testkit;
 mod ui;
+pub mod verdicts;
+pub mod work;
 
 pub use cli::Common;
 pub use cores::CoreSet;

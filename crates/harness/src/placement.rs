@@ -8,6 +8,7 @@
 
 use crate::cli::PlacementChoice;
 use crate::cores::CoreSet;
+use crate::session::Case;
 
 /// The CPUs of the two ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +67,13 @@ impl Placement {
     /// Both CPUs, for the record.
     pub fn cpus(&self) -> [usize; 2] {
         [self.a(), self.b()]
+    }
+
+    /// Adds the placement to a case's parameters: `placement`, `cpu_a`, `cpu_b`.
+    pub fn annotate(&self, case: Case) -> Case {
+        case.param("placement", self.name())
+            .param("cpu_a", self.a())
+            .param("cpu_b", self.b())
     }
 }
 

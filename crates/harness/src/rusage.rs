@@ -31,6 +31,12 @@ impl Usage {
         read(UsageWho::RUSAGE_SELF)
     }
 
+    /// Counters of the calling thread alone (`RUSAGE_THREAD`), for a part of
+    /// a process (a load generator's threads) that must be told apart from the rest.
+    pub fn this_thread() -> Usage {
+        read(UsageWho::RUSAGE_THREAD)
+    }
+
     /// Counters of this process's reaped children, added up.
     pub fn children() -> Usage {
         read(UsageWho::RUSAGE_CHILDREN)
@@ -113,6 +119,17 @@ pub fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// Hands memory that was freed back to the kernel (glibc's `malloc_trim`),
+/// so that the resident memory of a case does not include what an earlier
+/// case of the same process freed but the allocator kept. No-op elsewhere.
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        nix::libc::malloc_trim(0);
+    }
+}
+
 /// Proportional and resident memory of process `pid` from `/proc/<pid>/smaps_rollup`, bytes.
 pub fn pss_rss_bytes_of(pid: i32) -> Option<(u64, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
@@ -145,6 +162,8 @@ mod tests {
         let d = b.since(&a);
         assert!(d.user_ns + d.sys_ns > 0);
         assert!(b.max_rss_bytes > 0);
+        let t = Usage::this_thread();
+        assert!(t.user_ns + t.sys_ns > 0 && t.user_ns <= Usage::this_process().user_ns);
     }
 
     #[test]

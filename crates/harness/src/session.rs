@@ -19,12 +19,13 @@ use hdrhistogram::Histogram;
 use serde_json::Value;
 use workload::Checksum;
 
-use crate::cli::{CalibrationArgs, Common};
+use crate::cli::{CalibrationArgs, Common, PlacementChoice};
 use crate::cores::CoreSet;
 use crate::machine::Machine;
+use crate::placement::Placement;
 use crate::record::{CtxSwitches, Latency, Record, SCHEMA, Verdict};
 use crate::rusage::{self, Usage};
-use crate::sample::{self, Schedule};
+use crate::sample::{self, Sampled, Schedule};
 use crate::sink::Sink;
 use crate::ui::Ui;
 use crate::{UsageError, calibrate, guard};
@@ -129,6 +130,14 @@ impl Session {
             .copied()
             .filter(|a| self.common.models.iter().any(|m| m == a))
             .collect())
+    }
+
+    /// The placements `choice` asks for on the pinned CPUs; each that cannot
+    /// run here (cross-cpu on one CPU) is skipped with a note that says why.
+    pub fn placements(&self, choice: PlacementChoice) -> Vec<Placement> {
+        let (placements, skipped) = Placement::resolve(choice, &self.cores);
+        skipped.iter().for_each(|n| self.note(n));
+        placements
     }
 
     /// Kernel units per millisecond: `--units-per-ms` if given, else measured
@@ -320,6 +329,20 @@ impl Outcome {
         }
     }
 
+    /// The outcome of a sampling loop: one op per sample, the measuring
+    /// phase's wall time, and the samples' histogram.
+    pub fn sampled(done: Sampled, h: Histogram<u64>) -> Outcome {
+        Outcome::new(done.samples).wall(done.wall).histogram(h)
+    }
+
+    /// [`Outcome::sampled`] for samples that are round trips between two
+    /// units, with the figure `handover_p50_ns`: half the median round trip,
+    /// one hand-over.
+    pub fn round_trips(done: Sampled, h: Histogram<u64>) -> Outcome {
+        let half = h.value_at_quantile(0.5) as f64 / 2.0;
+        Outcome::sampled(done, h).figure("handover_p50_ns", half)
+    }
+
     /// Sets the measured wall time.
     pub fn wall(mut self, d: Duration) -> Outcome {
         self.wall = Some(d);
@@ -344,9 +367,33 @@ impl Outcome {
         self
     }
 
-    /// Sets the verdict.
-    pub fn verdict(mut self, v: Verdict) -> Outcome {
-        self.verdict = Some(v);
+    /// Sets the verdict, if there is one (`None` leaves the outcome as it is).
+    pub fn verdict(mut self, v: impl Into<Option<Verdict>>) -> Outcome {
+        if let Some(v) = v.into() {
+            self.verdict = Some(v);
+        }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hist;
+
+    #[test]
+    fn round_trips_are_two_hand_overs() {
+        let mut h = hist::new();
+        [100, 200, 300]
+            .into_iter()
+            .for_each(|ns| hist::record(&mut h, ns));
+        let done = Sampled {
+            samples: 3,
+            wall: Duration::from_micros(1),
+        };
+        let out = Outcome::round_trips(done, h);
+        assert_eq!((out.ops, out.wall), (3, Some(done.wall)));
+        assert_eq!(out.histogram.as_ref().map(Histogram::len), Some(3));
+        assert_eq!(out.figures["handover_p50_ns"], 100.0);
     }
 }

@@ -1,6 +1,68 @@
-//! `nonblocking-socket`: not built yet; see the open issues.
+//! `nonblocking-socket`: non-blocking sockets and readiness loops as a
+//! concurrency model.
+//!
+//! Each subcommand is an experiment with the same name, flags and record
+//! shape as in the other concept binaries; `serve` runs one server model on
+//! its own. `main` only dispatches.
 
-fn main() -> std::process::ExitCode {
-    eprintln!("error: `nonblocking-socket` is not built yet");
-    std::process::ExitCode::from(1)
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use conpar_nonblocking_socket as exp;
+use exp::wouldblock::WouldblockArgs;
+use harness::Common;
+use harness::cli::{EchoArgs, ServeArgs};
+
+/// Non-blocking sockets on epoll readiness loops, measured on conpar's shared workload.
+///
+/// Every experiment writes one JSON record per case (to --out, or to stdout
+/// when it is not a terminal) and prints a table and its verdicts on stderr.
+#[derive(Debug, Parser)]
+#[command(name = "nonblocking-socket", version, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    experiment: Experiment,
+}
+
+#[derive(Debug, Subcommand)]
+enum Experiment {
+    /// Echo load over loopback TCP at 1 to 10,000 connections against each
+    /// epoll server (C12). Models: epoll, epoll-edge, epoll-per-core
+    Echo {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: EchoArgs,
+    },
+    /// A read of a socket with no data: non-blocking returns EWOULDBLOCK at
+    /// once, blocking waits for the data (C6). Models: nonblocking-read, blocking-read
+    Wouldblock {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: WouldblockArgs,
+    },
+    /// Run one server model on its own: prints its address on stdout and
+    /// serves until Ctrl-C or SIGTERM
+    Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    harness::run_main(run)
+}
+
+fn run() -> anyhow::Result<()> {
+    match Cli::parse().experiment {
+        Experiment::Echo { common, args } => exp::echo::run(&common, &args),
+        Experiment::Wouldblock { common, args } => exp::wouldblock::run(&common, &args),
+        Experiment::Serve { args } => loadgen::serve::run(
+            "nonblocking-socket",
+            exp::echo::MODELS,
+            exp::echo::start,
+            &args,
+        ),
+    }
 }

@@ -13,29 +13,23 @@
 //!   verdict compares both from one run.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
 use harness::cli::CpuArgs;
-use harness::cores::pin_current_thread;
-use harness::{Common, Outcome, Session, Verdict};
+use harness::cores::pin_round_robin;
+use harness::work::{Speedups, Work, check_checksum};
+use harness::{Common, Outcome, Session, Verdict, verdicts};
 use workload::{Checksum, Dist, TaskPlan};
 
-use crate::cpu::{Work, sequential};
+use crate::cpu::sequential;
 use crate::shm::SharedCounter;
-use crate::speedup;
 use crate::workers::{checksum_words, merge_checksums, timed_workers};
 
 /// The models of this experiment, in the order they run (the thread reference last).
 pub const MODELS: &[&str] = &["sequential", "gil-processes", "gil-threads"];
-
-/// The next task index from `next`, or `None` when the plan is done.
-fn next_task(next: &AtomicUsize, plan: &TaskPlan) -> Option<usize> {
-    let i = next.fetch_add(1, Ordering::Relaxed);
-    (i < plan.len()).then_some(i)
-}
 
 /// N worker processes (pinned round-robin to `cpus`) share the tasks
 /// dynamically; each holds its own lock around every task it runs.
@@ -49,7 +43,7 @@ pub fn gil_processes(
         // Made in the worker, after the fork: this process's own "GIL".
         let gil = Mutex::new(());
         let mut c = Checksum::default();
-        while let Some(i) = next_task(next.get(), plan) {
+        while let Some(i) = plan.claim(next.get()) {
             let _held = gil.lock().unwrap_or_else(|e| e.into_inner());
             c.add(plan.run_task(i));
         }
@@ -75,11 +69,9 @@ pub fn gil_threads(
                 let (next, gil) = (&next, &gil);
                 std::thread::Builder::new()
                     .spawn_scoped(s, move || {
-                        if !cpus.is_empty() {
-                            let _ = pin_current_thread(cpus[w % cpus.len()]);
-                        }
+                        let _ = pin_round_robin(cpus, w);
                         let mut c = Checksum::default();
-                        while let Some(i) = next_task(next, plan) {
+                        while let Some(i) = plan.claim(next) {
                             let _held = gil.lock().unwrap_or_else(|e| e.into_inner());
                             c.add(plan.run_task(i));
                         }
@@ -115,90 +107,62 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
         .filter(|&m| m != "gil-threads")
         .collect();
     let threads = models.contains(&"gil-threads");
-    // Speedup of gil-processes per (repetition, distribution), for the verdict.
-    let mut process_speedups: Vec<(u32, Dist, f64)> = Vec::new();
-    let mut seq_walls: Vec<(u32, Dist, u64)> = Vec::new();
-    let check = |model: &str, sum: Checksum, want: Checksum| {
-        anyhow::ensure!(
-            sum == want,
-            "{model} produced checksum {} instead of {}",
-            sum.hex(),
-            want.hex()
-        );
-        Ok(())
-    };
+    // The speedups of every (repetition, distribution), for the threads that run after every fork.
+    let mut runs: Vec<(u32, Dist, Speedups)> = Vec::new();
 
     for rep in 0..common.reps {
         for dist in args.dist.dists() {
-            let plan = TaskPlan::new(dist, args.tasks as usize, work.units, common.seed);
+            let plan = work.plan(args, dist, common.seed);
             let want = plan.expected_checksum();
+            let mut speedups = Speedups::new(parallelism);
             for &model in &forking {
                 let case = work.case(&s, args, (model, dist, rep));
                 let (sum, wall) = match model {
-                    "sequential" => sequential(&plan),
+                    "sequential" => Ok(sequential(&plan)),
                     _ => gil_processes(&plan, workers, &s.cores.cpus),
                 }
                 .with_context(|| format!("{model} ({}), rep {}", dist.name(), rep + 1))?;
-                check(model, sum, want)?;
-                let wall_ns = wall.as_nanos() as u64;
-                let mut out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
-                if model == "sequential" {
-                    seq_walls.push((rep, dist, wall_ns));
-                } else if let Some(&(_, _, base)) =
-                    seq_walls.iter().find(|w| w.0 == rep && w.1 == dist)
-                {
-                    let (x, eff) = speedup(base, wall_ns, parallelism);
-                    process_speedups.push((rep, dist, x));
-                    out = out.figure("speedup", x).figure("efficiency", eff);
-                }
+                check_checksum(model, dist, sum, want)?;
+                let out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
+                let out = speedups.add(model, wall, out);
                 let r = case.finish(&s, out)?;
                 s.emit(r)?;
             }
+            runs.push((rep, dist, speedups));
         }
     }
     if threads {
         // Threads only after every fork: a fork must happen single-threaded.
-        for rep in 0..common.reps {
-            for dist in args.dist.dists() {
-                let plan = TaskPlan::new(dist, args.tasks as usize, work.units, common.seed);
-                let case = work.case(&s, args, ("gil-threads", dist, rep));
-                let (sum, wall) = gil_threads(&plan, workers, &s.cores.cpus)?;
-                check("gil-threads", sum, plan.expected_checksum())?;
-                let mut out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
-                let base = seq_walls.iter().find(|w| w.0 == rep && w.1 == dist);
-                if let Some(&(_, _, base)) = base {
-                    let (x, eff) = speedup(base, wall.as_nanos() as u64, parallelism);
-                    out = out.figure("speedup", x).figure("efficiency", eff);
-                    let procs = process_speedups.iter().find(|p| p.0 == rep && p.1 == dist);
-                    if let (Dist::Balanced, Some(&(_, _, p))) = (dist, procs)
-                        && let Some(v) = verdict(p, x, parallelism)
-                    {
-                        out = out.verdict(v);
-                    }
-                }
-                let r = case.finish(&s, out)?;
-                s.emit(r)?;
+        for (rep, dist, speedups) in &mut runs {
+            let plan = work.plan(args, *dist, common.seed);
+            let case = work.case(&s, args, ("gil-threads", *dist, *rep));
+            let (sum, wall) = gil_threads(&plan, workers, &s.cores.cpus)?;
+            check_checksum("gil-threads", *dist, sum, plan.expected_checksum())?;
+            let out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
+            let mut out = speedups.add("gil-threads", wall, out);
+            if *dist == Dist::Balanced
+                && let Some(v) = verdict(speedups, parallelism)
+            {
+                out = out.verdict(v);
             }
+            let r = case.finish(&s, out)?;
+            s.emit(r)?;
         }
     }
     s.finish()
 }
 
 /// C11: processes, each with its own lock, scale; threads sharing one lock flat-line.
-fn verdict(processes: f64, threads: f64, parallelism: usize) -> Option<Verdict> {
-    if parallelism < 2 {
-        return None;
-    }
-    let eff = processes / parallelism as f64;
-    Some(Verdict::new(
-        "C11",
-        eff >= 0.70 && threads <= 1.10,
-        format!(
-            "on {parallelism} CPUs worker processes, each holding its own lock around every task, ran \
-             {processes:.2}× one process (efficiency {eff:.2}; threshold 0.70), while threads holding one \
-             shared lock ran {threads:.2}× (flat: ≤ 1.10)"
+fn verdict(speedups: &Speedups<'_>, parallelism: usize) -> Option<Verdict> {
+    let (procs, threads) = (speedups.of("gil-processes")?, speedups.of("gil-threads")?);
+    verdicts::c11(
+        threads,
+        (
+            "worker processes, each with its own lock (gil-processes)",
+            procs,
         ),
-    ))
+        parallelism,
+    )
 }
 
 #[cfg(test)]
@@ -214,17 +178,30 @@ mod tests {
         );
     }
 
+    fn speedups(procs: f64, threads: f64) -> Speedups<'static> {
+        let mut s = Speedups::new(2);
+        let ms = |x: f64| Duration::from_secs_f64(0.1 / x);
+        s.add("sequential", ms(1.0), Outcome::new(1));
+        s.add("gil-processes", ms(procs), Outcome::new(1));
+        s.add("gil-threads", ms(threads), Outcome::new(1));
+        s
+    }
+
     #[test]
     fn verdict_needs_two_cpus_and_both_sides() {
-        assert!(verdict(1.9, 1.0, 1).is_none());
-        assert!(verdict(1.9, 1.0, 2).unwrap().holds);
+        assert!(verdict(&speedups(1.9, 1.0), 1).is_none());
+        assert!(verdict(&speedups(1.9, 1.0), 2).unwrap().holds);
         assert!(
-            !verdict(1.1, 1.0, 2).unwrap().holds,
+            !verdict(&speedups(1.1, 1.0), 2).unwrap().holds,
             "processes did not scale"
         );
         assert!(
-            !verdict(1.9, 1.8, 2).unwrap().holds,
+            !verdict(&speedups(1.9, 1.8), 2).unwrap().holds,
             "threads did not flat-line"
         );
+        let mut no_threads = Speedups::new(2);
+        no_threads.add("sequential", Duration::from_millis(100), Outcome::new(1));
+        no_threads.add("gil-processes", Duration::from_millis(50), Outcome::new(1));
+        assert!(verdict(&no_threads, 2).is_none());
     }
 }

@@ -18,10 +18,3 @@ pub mod share;
 pub mod shm;
 pub mod spawn;
 pub mod workers;
-
-/// Speedup and efficiency of a parallel wall time against a sequential one.
-/// Efficiency divides by the CPUs actually available (fewer than workers when oversubscribed).
-pub(crate) fn speedup(sequential_ns: u64, parallel_ns: u64, parallelism: usize) -> (f64, f64) {
-    let s = sequential_ns as f64 / parallel_ns.max(1) as f64;
-    (s, s / parallelism.max(1) as f64)
-}

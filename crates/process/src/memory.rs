@@ -242,6 +242,7 @@ pub fn run(common: &Common, args: &MemoryArgs) -> anyhow::Result<()> {
         for rep in 0..common.reps {
             let case = s
                 .case("fork-idle", "", rep)
+                .param("unit", "process")
                 .param("tasks", n)
                 .param("steps", args.steps);
             let m =
@@ -257,6 +258,7 @@ pub fn run(common: &Common, args: &MemoryArgs) -> anyhow::Result<()> {
         for rep in 0..common.reps {
             let case = s
                 .case("thread-idle", "", rep)
+                .param("unit", "thread")
                 .param("tasks", n)
                 .param("steps", args.steps)
                 .param("stack_bytes", STACK_BYTES);

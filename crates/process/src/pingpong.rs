@@ -13,8 +13,8 @@ use std::fs::File;
 use std::io::{Read, Write};
 
 use harness::cli::PlacementArgs;
-use harness::cores::{pin_current_thread, set_affinity};
-use harness::{Common, Outcome, Placement, Session, Timer, hist, sample};
+use harness::cores::pin_current_thread;
+use harness::{Common, Outcome, Session, Timer, hist, sample};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 
 use crate::child::{Child, SingleThreaded, close_in_child, fork_child, pipe};
@@ -121,19 +121,16 @@ impl Partner {
 pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
     let mut s = Session::start("process", "pingpong", common)?;
     let models = s.select_models(MODELS)?;
-    let (placements, skipped) = Placement::resolve(args.placement, &s.cores);
-    skipped.iter().for_each(|n| s.note(n));
+    let placements = s.placements(args.placement);
     for rep in 0..common.reps {
         for p in &placements {
             for &model in &models {
                 pin_current_thread(p.a())?;
                 let proof = SingleThreaded::check()?;
                 let mut partner = Partner::start(&proof, model, p.b())?;
-                let case = s
-                    .case(model, p.name(), rep)
-                    .param("placement", p.name())
-                    .param("cpu_a", p.a())
-                    .param("cpu_b", p.b());
+                let case = p
+                    .annotate(s.case(model, p.name(), rep))
+                    .param("unit", "process");
                 let mut h = hist::new();
                 let done = sample::run_samples(&s.schedule(), &mut h, || {
                     let t = Timer::start();
@@ -141,12 +138,8 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
                     Ok(t.ns())
                 })?;
                 partner.stop()?;
-                set_affinity(nix::unistd::Pid::from_raw(0), &s.cores.cpus)?;
-                let half = h.value_at_quantile(0.5) as f64 / 2.0;
-                let out = Outcome::new(done.samples)
-                    .wall(done.wall)
-                    .histogram(h)
-                    .figure("handover_p50_ns", half);
+                s.cores.repin_current_thread()?;
+                let out = Outcome::round_trips(done, h);
                 let r = case.finish(&s, out)?;
                 s.emit(r)?;
             }

@@ -21,8 +21,8 @@ use std::fs::File;
 use std::io::{Read, Write};
 
 use harness::cli::{ShareArgs, format_bytes};
-use harness::cores::{pin_current_thread, set_affinity};
-use harness::{Common, Outcome, Placement, Session, Timer, Verdict, hist, limits, sample};
+use harness::cores::pin_current_thread;
+use harness::{Common, Outcome, Session, Timer, Verdict, hist, limits, sample};
 use nix::fcntl::{FcntlArg, fcntl};
 use workload::bytes::{fill, sum};
 
@@ -165,8 +165,7 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
     )?;
     let mut s = Session::start("process", "share", common)?;
     let models = s.select_models(MODELS)?;
-    let (placements, skipped) = Placement::resolve(args.placement.placement, &s.cores);
-    skipped.iter().for_each(|n| s.note(n));
+    let placements = s.placements(args.placement.placement);
     for rep in 0..common.reps {
         for p in &placements {
             for &size in &args.sizes {
@@ -176,12 +175,9 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
                     let proof = SingleThreaded::check()?;
                     let mut consumer = Consumer::start(&proof, model, size as usize, p.b())?;
                     let variant = format!("{}/{}", format_bytes(size), p.name());
-                    let mut case = s
-                        .case(model, &variant, rep)
-                        .param("bytes", size)
-                        .param("placement", p.name())
-                        .param("cpu_a", p.a())
-                        .param("cpu_b", p.b());
+                    let mut case = p
+                        .annotate(s.case(model, &variant, rep))
+                        .param("bytes", size);
                     if let Some(c) = pipe_capacity(&consumer.to) {
                         case.set_param("pipe_capacity_bytes", c);
                     }
@@ -200,16 +196,14 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
                         Ok(ns)
                     })?;
                     consumer.stop()?;
-                    set_affinity(nix::unistd::Pid::from_raw(0), &s.cores.cpus)?;
+                    s.cores.repin_current_thread()?;
                     let p50 = h.value_at_quantile(0.5).max(1) as f64;
                     let rate = size as f64 / (p50 / 1e9);
                     rates.push((model, rate));
                     let copied = if model == "pipe" { 2 * size } else { 0 };
-                    let mut out = Outcome::new(done.samples)
-                        .wall(done.wall)
+                    let mut out = Outcome::sampled(done, h)
                         .figure("bytes_per_s", rate)
-                        .figure("bytes_copied_per_transfer", copied as f64)
-                        .histogram(h);
+                        .figure("bytes_copied_per_transfer", copied as f64);
                     if size == largest
                         && i + 1 == models.len()
                         && let Some(v) = verdict(&rates, size, p.name())

@@ -242,11 +242,13 @@ pub fn run(common: &Common, args: &SpawnArgs) -> anyhow::Result<()> {
     if models.contains(&"thread-spawn") {
         // Threads only after every fork: a fork must happen single-threaded.
         for (rep, p50) in p50s.iter().enumerate() {
-            let case = s.case("thread-spawn", "", rep as u32);
+            let case = s
+                .case("thread-spawn", "", rep as u32)
+                .param("unit", "thread");
             let mut h = hist::new();
             let done = sample::run_samples(&s.schedule(), &mut h, thread_spawn_once)?;
             let thread_ns = h.value_at_quantile(0.5);
-            let mut out = Outcome::new(done.samples).wall(done.wall).histogram(h);
+            let mut out = Outcome::sampled(done, h);
             if let Some(v) = verdict(p50, thread_ns) {
                 out = out.verdict(v);
             }
@@ -270,6 +272,7 @@ fn measure(
     let variant = heap.map_or(String::new(), |b| format!("heap-{}", format_bytes(b)));
     let mut case = s
         .case(model, &variant, rep)
+        .param("unit", "process")
         .param("heap_bytes", heap.unwrap_or(0));
     if heap.is_some() {
         case.set_param("thp", thp);
@@ -300,7 +303,7 @@ fn measure(
         other => anyhow::bail!("unknown spawn model {other}"),
     };
     let p50 = h.value_at_quantile(0.5);
-    let out = Outcome::new(done.samples).wall(done.wall).histogram(h);
+    let out = Outcome::sampled(done, h);
     let r = case.finish(s, out)?;
     s.emit(r)?;
     Ok(p50)

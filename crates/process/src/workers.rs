@@ -20,7 +20,7 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use harness::cores::pin_current_thread;
+use harness::cores::pin_round_robin;
 use workload::Checksum;
 
 use crate::child::{
@@ -52,10 +52,8 @@ pub fn timed_workers<const W: usize>(
         let child = fork_child(&proof, "worker process", w, || {
             // The go pipe reports end-of-file only once every write end is closed.
             close_in_child(&go_w);
-            if !cpus.is_empty() {
-                // Best effort, as for threads: a CPU taken away meanwhile leaves the worker unpinned.
-                let _ = pin_current_thread(cpus[w % cpus.len()]);
-            }
+            // Best effort, as for threads: a CPU taken away meanwhile leaves the worker unpinned.
+            let _ = pin_round_robin(cpus, w);
             result_w.write_all(&[READY])?;
             let mut b = [0u8; 1];
             anyhow::ensure!((&go_r).read(&mut b)? == 0, "unexpected byte on the go pipe");

@@ -12,52 +12,22 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use harness::Record;
-use harness::testkit::{assert_record_shape, read_records};
+use harness::testkit::{
+    Bin, assert_cpu_work, assert_kitchen_work, assert_record_shape, models, read_records, verdicts,
+};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use predicates::prelude::*;
-use workload::{Dist, KitchenPlan, TaskPlan};
 
-/// Flags that keep every sampled case to a few milliseconds.
-const QUICK: &[&str] = &[
-    "--cores",
-    "1",
-    "--duration-secs",
-    "0.02",
-    "--warmup-secs",
-    "0",
-    "--quiet",
-];
+/// The binary under test.
+const BIN: Bin = Bin {
+    name: "process",
+    path: env!("CARGO_BIN_EXE_process"),
+};
 
+/// Runs `experiment` for milliseconds on one core; records checked for shape.
 fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
-    let out = dir.join(format!("{experiment}.jsonl"));
-    Command::cargo_bin("process")
-        .unwrap()
-        .arg(experiment)
-        .args(QUICK)
-        .args(extra)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    let records = read_records(&out);
-    assert!(!records.is_empty(), "{experiment} wrote no record");
-    for r in &records {
-        assert_record_shape(r, "process", experiment);
-        assert_eq!(r.cpus.len(), 1, "--cores 1 pins one CPU");
-    }
-    records
-}
-
-fn models(records: &[Record]) -> BTreeSet<&str> {
-    records.iter().map(|r| r.model.as_str()).collect()
-}
-
-fn verdicts(records: &[Record]) -> Vec<&str> {
-    records
-        .iter()
-        .filter_map(|r| r.verdict.as_ref().map(|v| v.claim.as_str()))
-        .collect()
+    BIN.run(experiment, extra, dir)
 }
 
 #[test]
@@ -125,10 +95,10 @@ fn pingpong_on_one_core_is_same_cpu_only() {
 #[test]
 fn memory_fits_slopes_per_child_and_per_thread() {
     let dir = tempfile::tempdir().unwrap();
-    let rs = run("memory", &["--tasks", "40", "--steps", "2"], dir.path());
+    let rs = run("memory", &["--tasks", "200", "--steps", "2"], dir.path());
     assert_eq!(models(&rs), BTreeSet::from(["fork-idle", "thread-idle"]));
     for r in &rs {
-        assert_eq!(r.ops, 40, "every unit was started");
+        assert_eq!(r.ops, 200, "every unit was started");
         let pss = r.figure("bytes_per_unit").unwrap();
         assert!(pss > 0.0 && pss < 1e7, "{} bytes per unit {pss}", r.model);
         assert!(r.figure("total_bytes_per_unit").unwrap() >= pss);
@@ -146,14 +116,8 @@ fn cpu_models_all_do_the_workloads_work() {
         models(&rs),
         BTreeSet::from(["sequential", "static-split", "pool"])
     );
-    for dist in [Dist::Balanced, Dist::Skewed] {
-        // The same plan as `thread cpu`: same tasks, units and seed, same checksum.
-        let want = TaskPlan::new(dist, 16, 64, 42).expected_checksum().hex();
-        for r in rs.iter().filter(|r| r.variant == dist.name()) {
-            assert_eq!(r.checksum.as_deref(), Some(want.as_str()), "{}", r.model);
-            assert_eq!(r.ops, 16);
-        }
-    }
+    // The same plan as `thread cpu`: same tasks, units and seed, same checksum.
+    assert_cpu_work(&rs, 16, 64, 42);
     assert_eq!(verdicts(&rs), ["C2", "C2"], "one CPU decides C2");
 }
 
@@ -209,19 +173,12 @@ fn share_moves_every_size_and_decides_c8_at_the_largest() {
 fn kitchen_cooks_every_order_and_decides_c1() {
     let dir = tempfile::tempdir().unwrap();
     let rs = run("kitchen", &["--units-per-ms", "5"], dir.path());
-    let want = KitchenPlan::new(3, 5.0, 42).expected_checksum().hex();
     assert_eq!(
         models(&rs),
         BTreeSet::from(["sequential", "process-per-order"])
     );
-    for r in &rs {
-        assert_eq!(r.checksum.as_deref(), Some(want.as_str()));
-        assert_eq!(r.ops, 3);
-        assert!(
-            r.wall_ns >= 50_000_000,
-            "no model beats the ramen's 50 ms of waiting"
-        );
-    }
+    // Three orders, one of each dish: no model beats the ramen's 50 ms of waiting.
+    assert_kitchen_work(&rs, 3, 5.0, 42);
     assert_eq!(verdicts(&rs), ["C1"]);
 }
 
@@ -246,15 +203,7 @@ fn bad_input_exits_2_naming_the_flag() {
             "--out",
         ),
     ];
-    for (args, flag) in cases {
-        Command::cargo_bin("process")
-            .unwrap()
-            .args(&args)
-            .args(["--duration-secs", "0.01"])
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains(flag).and(predicate::str::contains("panicked").not()));
-    }
+    BIN.assert_usage_errors(&cases);
 }
 
 // ---- Interruptions: nothing left behind, records kept. ----

@@ -28,8 +28,8 @@ use crate::load::Loaded;
 use crate::merge::Case;
 use crate::scaling::Series;
 
-/// Efficiency at the largest core count for C3 to hold; the same threshold as `thread cpu`'s own verdict.
-pub const C3_MIN_EFFICIENCY: f64 = 0.70;
+/// Efficiency at the largest core count for C3 to hold; the threshold of the binaries' own verdicts.
+pub const C3_MIN_EFFICIENCY: f64 = harness::verdicts::C3_MIN_EFFICIENCY;
 
 /// Memory figures that mean "resident bytes per live unit", in order of preference.
 pub const MEMORY_FIGURES: &[&str] = &[
@@ -423,11 +423,19 @@ fn c3(inp: Inputs<'_>) -> Option<Decided> {
 /// A binary's measured value and the model that gave it, if it measured one.
 type Measured<'a> = (&'a str, Option<(f64, String)>);
 
-/// The cheapest way a binary creates a unit: the lowest merged p50 over its `spawn` cases.
-fn spawn_cost(inp: &Inputs<'_>, binary: &str) -> Option<(f64, String)> {
+/// The kind of unit a case measured: its `unit` parameter (`process`,
+/// `thread`, `coroutine`), else the binary's own kind. A binary may measure a
+/// reference unit of another kind beside its own (`process spawn` times a
+/// thread too, so its C7 ratio comes from one run); those records say so.
+fn unit_of(inp: &Inputs<'_>, c: &Case) -> String {
+    param_text(first(inp, c), "unit").unwrap_or_else(|| c.key.binary.clone())
+}
+
+/// The cheapest way to create a unit of one kind: the lowest merged p50 over the `spawn` cases of that kind.
+fn spawn_cost(inp: &Inputs<'_>, unit: &str) -> Option<(f64, String)> {
     inp.cases
         .iter()
-        .filter(|c| c.key.experiment == "spawn" && c.key.binary == binary)
+        .filter(|c| c.key.experiment == "spawn" && unit_of(inp, c) == unit)
         .filter_map(|c| {
             let ns = c
                 .quantile_ns(0.5)
@@ -438,11 +446,11 @@ fn spawn_cost(inp: &Inputs<'_>, binary: &str) -> Option<(f64, String)> {
         .min_by(|a, b| a.0.total_cmp(&b.0))
 }
 
-/// The least memory per live unit a binary measured (median over repetitions).
-fn memory_per_unit(inp: &Inputs<'_>, binary: &str) -> Option<(f64, String)> {
+/// The least memory per live unit of one kind (median over repetitions).
+fn memory_per_unit(inp: &Inputs<'_>, unit: &str) -> Option<(f64, String)> {
     inp.cases
         .iter()
-        .filter(|c| c.key.experiment == "memory" && c.key.binary == binary)
+        .filter(|c| c.key.experiment == "memory" && unit_of(inp, c) == unit)
         .filter_map(|c| {
             let v = MEMORY_FIGURES.iter().find_map(|f| c.figure(f))?;
             Some((v, c.key.label()))
@@ -540,8 +548,9 @@ fn c7(inp: Inputs<'_>) -> Option<Decided> {
     .collect();
     parts_decided(
         parts,
-        "computed by report: each binary's cheapest spawn model (merged p50) and smallest memory per unit; \
-         holds when both fall strictly from process to thread to coroutine (mixed when one does)"
+        "computed by report: the cheapest spawn model (merged p50) and the smallest memory per unit of each kind \
+         of unit (records' `unit`, else their binary); holds when both fall strictly from process to thread to \
+         coroutine (mixed when one does)"
             .into(),
     )
 }
@@ -551,7 +560,8 @@ fn c10(inp: Inputs<'_>) -> Option<Decided> {
     let pair = ["thread", "coroutine"];
     let mut placements: BTreeMap<String, Vec<Measured<'_>>> = BTreeMap::new();
     for c in inp.cases.iter().filter(|c| c.key.experiment == "pingpong") {
-        let Some(b) = pair.iter().copied().find(|b| *b == c.key.binary) else {
+        let unit = unit_of(&inp, c);
+        let Some(b) = pair.iter().copied().find(|b| *b == unit) else {
             continue;
         };
         let Some(p50) = c.quantile_ns(0.5) else {
@@ -577,8 +587,9 @@ fn c10(inp: Inputs<'_>) -> Option<Decided> {
     parts.extend(ordered("memory per unit", &pair, &memory, fmt_bytes));
     parts_decided(
         parts,
-        "computed by report: each binary's fastest pingpong model per placement (merged p50 round trip) and smallest \
-         memory per unit; holds when the coroutine is cheaper in every comparison"
+        "computed by report: the fastest pingpong model per placement (merged p50 round trip) and the smallest \
+         memory per unit of threads and of coroutines (records' `unit`, else their binary); holds when the \
+         coroutine is cheaper in every comparison"
             .into(),
     )
 }

@@ -529,6 +529,18 @@ fn cross_binary_claims_are_computed_from_the_numbers() {
     rs[3] = spawn("coroutine", "tokio", 90_000);
     let c7 = claim(&Report::new(load(&rs)), "C7");
     assert_eq!(c7.status, Status::Mixed, "{}", c7.evidence);
+    rs[3] = spawn("coroutine", "tokio", 400);
+    // A reference thread timed by the process binary counts as a thread, not
+    // as the cheapest process (its `unit` says so).
+    rs.push(spawn("process", "thread-spawn", 20_000).param("unit", "thread"));
+    let c7 = claim(&Report::new(load(&rs)), "C7");
+    assert_eq!(c7.status, Status::Holds, "{}", c7.evidence);
+    assert!(
+        c7.evidence.contains("process 150 µs (fork-exit)")
+            && c7.evidence.contains("thread 20.0 µs (thread-spawn)"),
+        "{}",
+        c7.evidence
+    );
 }
 
 #[test]

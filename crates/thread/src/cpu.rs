@@ -13,15 +13,15 @@
 //! - `spawn-per-task`: one OS thread per task, all started at once: pure
 //!   concurrency, which on one core cannot beat sequential (C2).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use harness::cli::CpuArgs;
-use harness::{Common, Outcome, Session, Timer, Verdict, limits};
+use harness::work::{Expected, Speedups, Work};
+use harness::{Common, Outcome, Session, Timer, limits, verdicts};
 use rayon::prelude::*;
 use workload::{Checksum, TaskPlan};
 
-use crate::speedup;
 use crate::workers::timed_workers;
 
 /// The models of this experiment, in the order they run (baseline first).
@@ -33,12 +33,7 @@ pub const MODELS: &[&str] = &[
     "spawn-per-task",
 ];
 
-/// Runs every task on the calling thread.
-pub fn sequential(plan: &TaskPlan) -> (Checksum, Duration) {
-    let t = Timer::start();
-    let c = plan.expected_checksum();
-    (c, t.elapsed())
-}
+pub use harness::work::sequential;
 
 /// One contiguous block of tasks per worker (workers pinned round-robin to `cpus`).
 pub fn static_split(
@@ -64,13 +59,10 @@ pub fn pool(
     let next = AtomicUsize::new(0);
     let (parts, d) = timed_workers(workers, cpus, |_| {
         let mut c = Checksum::default();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= plan.len() {
-                return c;
-            }
+        while let Some(i) = plan.claim(&next) {
             c.add(plan.run_task(i));
         }
+        c
     })?;
     Ok((
         parts.into_iter().fold(Checksum::default(), Checksum::merge),
@@ -127,33 +119,11 @@ pub fn rayon_pool(workers: usize, cpus: &[usize]) -> anyhow::Result<rayon::Threa
         .num_threads(workers)
         .thread_name(|i| format!("rayon-{i}"))
         .start_handler(move |i| {
-            if !cpus.is_empty() {
-                let _ = harness::cores::pin_current_thread(cpus[i % cpus.len()]);
-            }
+            // Best effort, as for the other models' workers.
+            let _ = harness::cores::pin_round_robin(&cpus, i);
         })
         .build()
         .map_err(|e| anyhow::anyhow!("cannot build a rayon pool of {workers} threads: {e}"))
-}
-
-/// Total units of `--work-units`, or `--work-ms` through the calibration; the
-/// calibration is returned for the record when it was used.
-pub(crate) fn total_units(s: &Session, args: &CpuArgs) -> (u64, Option<f64>) {
-    match args.work_units {
-        Some(u) => (u, args.calibration.units_per_ms),
-        None => {
-            let per_ms = s.units_per_ms(&args.calibration);
-            (
-                ((args.work_ms * per_ms).round() as u64).max(1),
-                Some(per_ms),
-            )
-        }
-    }
-}
-
-/// What one model did in one repetition, for the verdict.
-struct Done {
-    model: &'static str,
-    speedup: Option<f64>,
 }
 
 /// `thread cpu`.
@@ -165,29 +135,19 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     }
     let workers = s.workers();
     let parallelism = workers.min(s.cores.cpus.len());
-    let (units, per_ms) = total_units(&s, args);
+    let work = Work::of(&s, args);
     let cpus = &s.cores.cpus.clone()[..];
+    if !models.contains(&"sequential") {
+        s.note("no sequential model selected: checking checksums against an untimed sequential run; no speedup");
+    }
 
     for rep in 0..common.reps {
         for dist in args.dist.dists() {
-            let plan = TaskPlan::new(dist, args.tasks as usize, units, common.seed);
-            let mut expected = None;
-            if !models.contains(&"sequential") {
-                s.note("no sequential model selected: checking checksums against an untimed sequential run; no speedup");
-                expected = Some(plan.expected_checksum());
-            }
-            let mut seq_ns = None;
-            let mut done = Vec::new();
+            let plan = work.plan(args, dist, common.seed);
+            let mut expected = Expected::new(&plan, &models);
+            let mut speedups = Speedups::new(parallelism);
             for (i, &model) in models.iter().enumerate() {
-                let mut case = s
-                    .case(model, dist.name(), rep)
-                    .param("tasks", args.tasks)
-                    .param("work_units", units)
-                    .param("dist", dist.name())
-                    .param("workers", if model == "sequential" { 1 } else { workers });
-                if let Some(u) = per_ms {
-                    case.set_param("units_per_ms", u);
-                }
+                let case = work.case(&s, args, (model, dist, rep));
                 let (sum, wall) = match model {
                     "sequential" => sequential(&plan),
                     "static-split" => static_split(&plan, workers, cpus)?,
@@ -195,90 +155,34 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                     "rayon" => rayon(&plan, &rayon_pool(workers, cpus)?),
                     _ => spawn_per_task(&plan)?,
                 };
-                let want = *expected.get_or_insert(sum);
-                anyhow::ensure!(
-                    sum == want,
-                    "{model} ({}) produced checksum {} but the work's checksum is {}: the model skipped or repeated work",
-                    dist.name(),
-                    sum.hex(),
-                    want.hex()
-                );
-                let wall_ns = wall.as_nanos() as u64;
-                let mut out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
-                let mut sp = None;
-                if model == "sequential" {
-                    seq_ns = Some(wall_ns);
-                } else if let Some(base) = seq_ns {
-                    let (x, eff) = speedup(base, wall_ns, parallelism);
-                    sp = Some(x);
-                    out = out.figure("speedup", x).figure("efficiency", eff);
-                }
+                expected.check(model, dist, sum)?;
+                let out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
+                let mut out = speedups.add(model, wall, out);
                 if model == "static-split" {
                     out = out.figure("static_split_bound", plan.static_split_bound(workers));
                 }
-                done.push(Done { model, speedup: sp });
                 if i + 1 == models.len()
-                    && let Some(v) = verdict(&done, parallelism, dist)
+                    && let Some(v) =
+                        verdicts::cpu(speedups.measured(), parallelism, dist, "one thread")
                 {
                     out = out.verdict(v);
                 }
                 let r = case.finish(&s, out)?;
                 s.emit(r)?;
             }
-            if dist == workload::Dist::Skewed && parallelism > 1 {
-                let get = |m: &str| done.iter().find(|d| d.model == m).and_then(|d| d.speedup);
-                if let (Some(st), Some(ra)) = (get("static-split"), get("rayon")) {
-                    s.note(&format!(
-                        "skewed work on {parallelism} CPUs: static-split efficiency {:.2} vs rayon {:.2} (work stealing evens out heavy tasks)",
-                        st / parallelism as f64,
-                        ra / parallelism as f64
-                    ));
-                }
+            if dist == workload::Dist::Skewed
+                && parallelism > 1
+                && let (Some(st), Some(ra)) = (speedups.of("static-split"), speedups.of("rayon"))
+            {
+                s.note(&format!(
+                    "skewed work on {parallelism} CPUs: static-split efficiency {:.2} vs rayon {:.2} (work stealing evens out heavy tasks)",
+                    st / parallelism as f64,
+                    ra / parallelism as f64
+                ));
             }
         }
     }
     s.finish()
-}
-
-/// C2 on one CPU (threads do not speed up CPU work), C3 on several (they do).
-fn verdict(done: &[Done], parallelism: usize, dist: workload::Dist) -> Option<Verdict> {
-    let measured: Vec<(&str, f64)> = done
-        .iter()
-        .filter_map(|d| d.speedup.map(|x| (d.model, x)))
-        .collect();
-    if measured.is_empty() {
-        return None;
-    }
-    let (best_model, best) = measured
-        .iter()
-        .copied()
-        .max_by(|a, b| a.1.total_cmp(&b.1))?;
-    if parallelism == 1 {
-        let list: Vec<String> = measured
-            .iter()
-            .map(|(m, x)| format!("{m} {x:.2}×"))
-            .collect();
-        return Some(Verdict::new(
-            "C2",
-            best <= 1.10,
-            format!(
-                "on 1 CPU no threaded model beat one thread on {} CPU work (speedups: {}); concurrency alone does not add compute",
-                dist.name(),
-                list.join(", ")
-            ),
-        ));
-    }
-    if dist != workload::Dist::Balanced {
-        return None;
-    }
-    let eff = best / parallelism as f64;
-    Some(Verdict::new(
-        "C3",
-        eff >= 0.70,
-        format!(
-            "on {parallelism} CPUs the balanced work ran {best:.2}× faster than one thread ({best_model}, efficiency {eff:.2}; threshold 0.70)"
-        ),
-    ))
 }
 
 #[cfg(test)]
@@ -295,33 +199,5 @@ mod tests {
         assert_eq!(pool(&plan, 3, &[]).unwrap().0, want);
         assert_eq!(rayon(&plan, &pool_rayon).0, want);
         assert_eq!(spawn_per_task(&plan).unwrap().0, want);
-    }
-
-    #[test]
-    fn verdict_is_c2_on_one_cpu_and_c3_on_more() {
-        let done = [
-            Done {
-                model: "sequential",
-                speedup: None,
-            },
-            Done {
-                model: "rayon",
-                speedup: Some(0.98),
-            },
-        ];
-        let v = verdict(&done, 1, Dist::Balanced).unwrap();
-        assert_eq!((v.claim.as_str(), v.holds), ("C2", true));
-        let done = [Done {
-            model: "rayon",
-            speedup: Some(3.9),
-        }];
-        let v = verdict(&done, 4, Dist::Balanced).unwrap();
-        assert_eq!((v.claim.as_str(), v.holds), ("C3", true));
-        let done = [Done {
-            model: "rayon",
-            speedup: Some(1.5),
-        }];
-        assert!(!verdict(&done, 4, Dist::Balanced).unwrap().holds);
-        assert!(verdict(&done, 4, Dist::Skewed).is_none());
     }
 }

@@ -13,15 +13,15 @@
 //! Python's rule is "parallelism = multiprocessing" (C11).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use harness::cli::CpuArgs;
-use harness::{Common, Outcome, Session, Verdict};
+use harness::work::{Expected, Speedups, Work};
+use harness::{Common, Outcome, Session, Verdict, verdicts};
 use workload::{Checksum, TaskPlan};
 
-use crate::cpu::{sequential, total_units};
-use crate::speedup;
+use crate::cpu::sequential;
 use crate::workers::timed_workers;
 
 /// The models of this experiment, in the order they run (baseline first).
@@ -38,14 +38,11 @@ pub fn workers_with_lock(
     let next = AtomicUsize::new(0);
     let (parts, d) = timed_workers(workers, cpus, |_| {
         let mut c = Checksum::default();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= plan.len() {
-                return c;
-            }
+        while let Some(i) = plan.claim(&next) {
             let _held = gil.map(|m| m.lock().unwrap_or_else(|e| e.into_inner()));
             c.add(plan.run_task(i));
         }
+        c
     })?;
     Ok((
         parts.into_iter().fold(Checksum::default(), Checksum::merge),
@@ -59,7 +56,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     let models = s.select_models(MODELS)?;
     let workers = s.workers();
     let parallelism = workers.min(s.cores.cpus.len());
-    let (units, per_ms) = total_units(&s, args);
+    let work = Work::of(&s, args);
     if parallelism == 1 {
         s.note(
             "C11 needs 2 or more CPUs (--cores 2+): on one CPU nothing can scale, lock or no lock",
@@ -68,41 +65,19 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     let gil = Mutex::new(());
     for rep in 0..common.reps {
         for dist in args.dist.dists() {
-            let plan = TaskPlan::new(dist, args.tasks as usize, units, common.seed);
-            let mut expected = (!models.contains(&"sequential")).then(|| plan.expected_checksum());
-            let mut seq_ns = None;
-            let mut speedups: Vec<(&str, f64)> = Vec::new();
+            let plan = work.plan(args, dist, common.seed);
+            let mut expected = Expected::new(&plan, &models);
+            let mut speedups = Speedups::new(parallelism);
             for (i, &model) in models.iter().enumerate() {
-                let mut case = s
-                    .case(model, dist.name(), rep)
-                    .param("tasks", args.tasks)
-                    .param("work_units", units)
-                    .param("dist", dist.name())
-                    .param("workers", if model == "sequential" { 1 } else { workers });
-                if let Some(u) = per_ms {
-                    case.set_param("units_per_ms", u);
-                }
+                let case = work.case(&s, args, (model, dist, rep));
                 let (sum, wall) = match model {
                     "sequential" => sequential(&plan),
                     "gil-threads" => workers_with_lock(&plan, workers, &s.cores.cpus, Some(&gil))?,
                     _ => workers_with_lock(&plan, workers, &s.cores.cpus, None)?,
                 };
-                let want = *expected.get_or_insert(sum);
-                anyhow::ensure!(
-                    sum == want,
-                    "{model} produced checksum {} instead of {}",
-                    sum.hex(),
-                    want.hex()
-                );
-                let mut out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
-                let wall_ns = wall.as_nanos() as u64;
-                if model == "sequential" {
-                    seq_ns = Some(wall_ns);
-                } else if let Some(base) = seq_ns {
-                    let (x, eff) = speedup(base, wall_ns, parallelism);
-                    speedups.push((model, x));
-                    out = out.figure("speedup", x).figure("efficiency", eff);
-                }
+                expected.check(model, dist, sum)?;
+                let out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
+                let mut out = speedups.add(model, wall, out);
                 if i + 1 == models.len()
                     && dist == workload::Dist::Balanced
                     && let Some(v) = verdict(&speedups, parallelism)
@@ -117,23 +92,14 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     s.finish()
 }
 
-/// C11: locked threads stay near 1×, unlocked ones scale.
-fn verdict(speedups: &[(&str, f64)], parallelism: usize) -> Option<Verdict> {
-    if parallelism < 2 {
-        return None;
-    }
-    let get = |m: &str| speedups.iter().find(|(n, _)| *n == m).map(|(_, x)| *x);
-    let (gil, free) = (get("gil-threads")?, get("no-gil-threads")?);
-    let free_eff = free / parallelism as f64;
-    Some(Verdict::new(
-        "C11",
-        gil <= 1.10 && free_eff >= 0.70,
-        format!(
-            "on {parallelism} CPUs threads holding one global lock ran {gil:.2}× one thread (flat: ≤ 1.10), \
-             the same threads without it {free:.2}× (efficiency {free_eff:.2}); processes, each with its own lock, \
-             are the way around it (process gil)"
-        ),
-    ))
+/// C11: locked threads stay near 1×, the same threads without the lock scale.
+fn verdict(speedups: &Speedups<'_>, parallelism: usize) -> Option<Verdict> {
+    let (gil, free) = (speedups.of("gil-threads")?, speedups.of("no-gil-threads")?);
+    verdicts::c11(
+        gil,
+        ("the same threads without the lock (no-gil-threads)", free),
+        parallelism,
+    )
 }
 
 #[cfg(test)]
@@ -150,19 +116,22 @@ mod tests {
         assert_eq!(workers_with_lock(&plan, 3, &[], None).unwrap().0, want);
     }
 
+    fn speedups(of: &[(&'static str, f64)]) -> Speedups<'static> {
+        let mut s = Speedups::new(4);
+        s.add("sequential", Duration::from_millis(100), Outcome::new(1));
+        for &(m, x) in of {
+            s.add(m, Duration::from_secs_f64(0.1 / x), Outcome::new(1));
+        }
+        s
+    }
+
     #[test]
     fn verdict_needs_both_models_and_two_cpus() {
-        assert!(verdict(&[("gil-threads", 1.0), ("no-gil-threads", 3.8)], 1).is_none());
-        assert!(verdict(&[("gil-threads", 1.0)], 4).is_none());
-        assert!(
-            verdict(&[("gil-threads", 1.0), ("no-gil-threads", 3.8)], 4)
-                .unwrap()
-                .holds
-        );
-        assert!(
-            !verdict(&[("gil-threads", 2.5), ("no-gil-threads", 3.8)], 4)
-                .unwrap()
-                .holds
-        );
+        let both = speedups(&[("gil-threads", 1.0), ("no-gil-threads", 3.8)]);
+        assert!(verdict(&both, 1).is_none());
+        assert!(verdict(&speedups(&[("gil-threads", 1.0)]), 4).is_none());
+        assert!(verdict(&both, 4).unwrap().holds);
+        let scaled = speedups(&[("gil-threads", 2.5), ("no-gil-threads", 3.8)]);
+        assert!(!verdict(&scaled, 4).unwrap().holds);
     }
 }

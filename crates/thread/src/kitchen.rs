@@ -17,11 +17,12 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use harness::cli::KitchenArgs;
 use harness::cores::pin_current_thread;
-use harness::{Common, Outcome, Session, Verdict, hist, limits};
+use harness::kitchen::{self, wait_blocking};
+use harness::{Common, Session, limits, verdicts};
 use workload::{Checksum, KitchenPlan};
 
 /// The models of this experiment, in the order they run.
@@ -32,37 +33,7 @@ pub const MODELS: &[&str] = &[
     "thread-per-order",
 ];
 
-/// What a model produced: the prep checksum, each order's completion time
-/// since the start, and the makespan.
-#[derive(Debug)]
-pub struct Cooked {
-    /// Checksum of all prep work.
-    pub checksum: Checksum,
-    /// Completion time of each order, nanoseconds since the start.
-    pub done_ns: Vec<u64>,
-    /// Time until the last order was done.
-    pub makespan: Duration,
-}
-
-fn wait_ms(ms: u32) {
-    thread::sleep(Duration::from_millis(u64::from(ms)));
-}
-
-/// One cook, order after order.
-pub fn sequential(plan: &KitchenPlan) -> Cooked {
-    let start = Instant::now();
-    let mut checksum = Checksum::default();
-    let mut done_ns = Vec::with_capacity(plan.orders.len());
-    for i in 0..plan.orders.len() {
-        checksum = checksum.merge(plan.cook_blocking(i, wait_ms));
-        done_ns.push(start.elapsed().as_nanos() as u64);
-    }
-    Cooked {
-        checksum,
-        done_ns,
-        makespan: start.elapsed(),
-    }
-}
+pub use harness::kitchen::{Cooked, sequential};
 
 /// `cooks` threads, each taking the next order and cooking it start to finish.
 pub fn parallel_only(plan: &KitchenPlan, cooks: usize) -> anyhow::Result<Cooked> {
@@ -82,7 +53,7 @@ pub fn parallel_only(plan: &KitchenPlan, cooks: usize) -> anyhow::Result<Cooked>
                             if i >= plan.orders.len() {
                                 return (sum, done);
                             }
-                            sum = sum.merge(plan.cook_blocking(i, wait_ms));
+                            sum = sum.merge(plan.cook_blocking(i, wait_blocking));
                             done.push(start.elapsed().as_nanos() as u64);
                         }
                     })
@@ -122,7 +93,7 @@ pub fn thread_per_order(plan: &KitchenPlan, cpu: Option<usize>) -> anyhow::Resul
                         if let Some(c) = cpu {
                             pin_current_thread(c)?;
                         }
-                        let sum = plan.cook_blocking(i, wait_ms);
+                        let sum = plan.cook_blocking(i, wait_blocking);
                         Ok((sum, start.elapsed().as_nanos() as u64))
                     })
                     .map_err(|e| anyhow::anyhow!("cannot start the thread of order {i}: {e}"))
@@ -165,8 +136,6 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
     let plan = KitchenPlan::new(orders, per_ms, common.seed);
     let expected = plan.expected_checksum();
     let first_cpu = s.cores.cpus[0];
-    let ideal_1 = plan.ideal_makespan_ms(1);
-    let ideal_n = plan.ideal_makespan_ms(parallelism);
     for rep in 0..common.reps {
         let mut walls: Vec<(&str, f64)> = Vec::new();
         for &model in &models {
@@ -190,44 +159,16 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
                 "concurrent-only" => thread_per_order(&plan, Some(first_cpu))?,
                 _ => thread_per_order(&plan, None)?,
             };
-            anyhow::ensure!(
-                cooked.checksum == expected && cooked.done_ns.len() == orders,
-                "{model} cooked {} of {orders} orders with checksum {} instead of {}",
-                cooked.done_ns.len(),
-                cooked.checksum.hex(),
-                expected.hex()
-            );
-            let ms = cooked.makespan.as_secs_f64() * 1e3;
-            walls.push((model, ms));
-            let mut h = hist::new();
-            cooked
-                .done_ns
-                .iter()
-                .for_each(|&ns| hist::record(&mut h, ns));
-            let ideal = if one_cpu || model == "sequential" {
-                ideal_1
+            cooked.check(model, &plan, expected)?;
+            walls.push((model, cooked.makespan_ms()));
+            let cpus = if one_cpu || model == "sequential" {
+                1
             } else {
-                ideal_n
+                parallelism
             };
-            let mut out = Outcome::new(orders as u64)
-                .wall(cooked.makespan)
-                .checksum(cooked.checksum)
-                .histogram(h)
-                .figure("makespan_ms", ms)
-                .figure("longest_order_ms", f64::from(plan.longest_order_ms()))
-                .figure("sum_of_orders_ms", plan.sum_ms() as f64)
-                .figure("ideal_makespan_ms", ideal)
-                .figure("makespan_over_ideal", ms / ideal);
-            let verdict = if one_cpu {
-                c1(&walls, &plan)
-            } else if model == "thread-per-order" {
-                c4(&walls, parallelism, ideal_n)
-            } else {
-                None
-            };
-            if let Some(v) = verdict {
-                out = out.verdict(v);
-            }
+            let verdict =
+                kitchen::verdict(&walls, model, &plan, parallelism, one_cpu, Some(C4_MODELS));
+            let out = cooked.outcome(&plan, cpus).verdict(verdict);
             let r = case.finish(&s, out)?;
             s.emit(r)?;
         }
@@ -235,44 +176,17 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
     s.finish()
 }
 
-/// C1: on one CPU the concurrent cook finishes near the longest order (or the
-/// CPU bound), the sequential one near the sum of all orders.
-pub fn c1(walls: &[(&str, f64)], plan: &KitchenPlan) -> Option<Verdict> {
-    let seq = walls.iter().find(|w| w.0 == "sequential")?.1;
-    let conc = walls.last()?.1;
-    let ideal = plan.ideal_makespan_ms(1);
-    let sum = plan.sum_ms() as f64;
-    let holds = conc <= 1.15 * ideal && seq >= 0.90 * sum && conc < seq;
-    Some(Verdict::new(
-        "C1",
-        holds,
-        format!(
-            "{} orders on 1 CPU: concurrent {conc:.1} ms vs best possible {ideal:.1} ms (longest order {} ms); \
-             sequential {seq:.1} ms vs sum of orders {sum:.0} ms",
-            plan.orders.len(),
-            plan.longest_order_ms()
-        ),
-    ))
-}
-
-/// C4: parallel and concurrent together beat either alone.
-pub fn c4(walls: &[(&str, f64)], cores: usize, ideal: f64) -> Option<Verdict> {
-    let get = |m: &str| walls.iter().find(|w| w.0 == m).map(|w| w.1);
-    let both = walls.last()?.1;
-    let (par, conc) = (get("parallel-only")?, get("concurrent-only")?);
-    Some(Verdict::new(
-        "C4",
-        both < par && both < conc,
-        format!(
-            "on {cores} CPUs: parallel + concurrent {both:.1} ms (best possible {ideal:.1} ms) vs parallel only {par:.1} ms \
-             vs concurrent only (1 CPU) {conc:.1} ms"
-        ),
-    ))
-}
+/// The models C4 compares: both at once, and each alone.
+const C4_MODELS: verdicts::C4Models<'static> = verdicts::C4Models {
+    both: "thread-per-order",
+    parallel_only: "parallel-only",
+    concurrent_only: "concurrent-only",
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn every_model_cooks_every_order() {
@@ -292,26 +206,5 @@ mod tests {
                 "no order can beat its own waiting"
             );
         }
-    }
-
-    #[test]
-    fn verdicts_compare_the_right_models() {
-        let plan = KitchenPlan::new(3, 5.0, 1);
-        let v = c1(&[("sequential", 126.0), ("thread-per-order", 53.0)], &plan).unwrap();
-        assert!(v.holds, "{}", v.text);
-        let v = c1(&[("sequential", 126.0), ("thread-per-order", 120.0)], &plan).unwrap();
-        assert!(!v.holds);
-        let w = [
-            ("parallel-only", 400.0),
-            ("concurrent-only", 300.0),
-            ("thread-per-order", 120.0),
-        ];
-        assert!(c4(&w, 3, 100.0).unwrap().holds);
-        let w = [
-            ("parallel-only", 100.0),
-            ("concurrent-only", 300.0),
-            ("thread-per-order", 120.0),
-        ];
-        assert!(!c4(&w, 3, 100.0).unwrap().holds);
     }
 }

@@ -10,6 +10,7 @@ pub mod kitchen;
 pub mod memory;
 pub mod pingpong;
 pub mod race;
+pub mod requests;
 pub mod share;
 pub mod spawn;
 pub mod workers;
@@ -23,11 +24,4 @@ pub fn calibrate(common: &Common) -> anyhow::Result<()> {
     harness::cores::pin_current_thread(cores.cpus[0])?;
     println!("{:.3}", harness::calibrate::units_per_ms());
     Ok(())
-}
-
-/// Speedup and efficiency of a parallel wall time against a sequential one.
-/// Efficiency divides by the CPUs actually available (fewer than workers when oversubscribed).
-pub(crate) fn speedup(sequential_ns: u64, parallel_ns: u64, parallelism: usize) -> (f64, f64) {
-    let s = sequential_ns as f64 / parallel_ns.max(1) as f64;
-    (s, s / parallelism.max(1) as f64)
 }

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use conpar_thread as exp;
 use harness::Common;
-use harness::cli::{CpuArgs, KitchenArgs, MemoryArgs, PlacementArgs, RaceArgs, ShareArgs};
+use harness::cli::{
+    CpuArgs, KitchenArgs, MemoryArgs, PlacementArgs, RaceArgs, RequestsArgs, ShareArgs,
+};
 
 /// OS threads as a concurrency model, measured on conpar's shared workload.
 ///
@@ -85,6 +87,14 @@ enum Experiment {
         #[command(flatten)]
         args: KitchenArgs,
     },
+    /// N requests to a server that answers each after a delay, a thread per
+    /// request (C5). Model: thread-per-request
+    Requests {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: RequestsArgs,
+    },
     /// Print the kernel's units per millisecond on this machine (one number
     /// on stdout), to pass as --units-per-ms so several runs do identical work
     Calibrate {
@@ -107,6 +117,7 @@ fn run() -> anyhow::Result<()> {
         Experiment::Race { common, args } => exp::race::run(&common, &args),
         Experiment::Share { common, args } => exp::share::run(&common, &args),
         Experiment::Kitchen { common, args } => exp::kitchen::run(&common, &args),
+        Experiment::Requests { common, args } => exp::requests::run(&common, &args),
         Experiment::Calibrate { common } => exp::calibrate(&common),
     }
 }

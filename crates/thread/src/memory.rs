@@ -50,6 +50,7 @@ pub fn run(common: &Common, args: &MemoryArgs) -> anyhow::Result<()> {
         for &model in &models {
             let case = s
                 .case(model, "", rep)
+                .param("unit", "thread")
                 .param("tasks", n)
                 .param("steps", args.steps)
                 .param("stack_bytes", STACK_BYTES);

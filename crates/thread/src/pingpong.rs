@@ -17,8 +17,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 
 use harness::cli::PlacementArgs;
-use harness::cores::{pin_current_thread, set_affinity};
-use harness::{Common, Outcome, Placement, Session, Timer, hist, sample};
+use harness::cores::pin_current_thread;
+use harness::{Common, Outcome, Session, Timer, hist, sample};
 
 /// The models of this experiment.
 pub const MODELS: &[&str] = &["pipe", "condvar", "channel"];
@@ -222,18 +222,15 @@ impl Drop for ChannelPair {
 pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
     let mut s = Session::start("thread", "pingpong", common)?;
     let models = s.select_models(MODELS)?;
-    let (placements, skipped) = Placement::resolve(args.placement, &s.cores);
-    skipped.iter().for_each(|n| s.note(n));
+    let placements = s.placements(args.placement);
     for rep in 0..common.reps {
         for p in &placements {
             for &model in &models {
                 pin_current_thread(p.a())?;
                 let mut pair = start(model, p.b())?;
-                let case = s
-                    .case(model, p.name(), rep)
-                    .param("placement", p.name())
-                    .param("cpu_a", p.a())
-                    .param("cpu_b", p.b());
+                let case = p
+                    .annotate(s.case(model, p.name(), rep))
+                    .param("unit", "thread");
                 let mut h = hist::new();
                 let done = sample::run_samples(&s.schedule(), &mut h, || {
                     let t = Timer::start();
@@ -241,12 +238,8 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
                     Ok(t.ns())
                 })?;
                 drop(pair);
-                set_affinity(nix::unistd::Pid::from_raw(0), &s.cores.cpus)?;
-                let half = h.value_at_quantile(0.5) as f64 / 2.0;
-                let out = Outcome::new(done.samples)
-                    .wall(done.wall)
-                    .histogram(h)
-                    .figure("handover_p50_ns", half);
+                s.cores.repin_current_thread()?;
+                let out = Outcome::round_trips(done, h);
                 let r = case.finish(&s, out)?;
                 s.emit(r)?;
             }

@@ -14,8 +14,8 @@ use std::sync::mpsc;
 use std::thread;
 
 use harness::cli::{ShareArgs, format_bytes};
-use harness::cores::{pin_current_thread, set_affinity};
-use harness::{Common, Outcome, Placement, Session, Timer, hist, limits, sample};
+use harness::cores::pin_current_thread;
+use harness::{Common, Outcome, Session, Timer, hist, limits, sample};
 use workload::bytes;
 
 /// The models of this experiment.
@@ -77,8 +77,7 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
     limits::check_memory(largest, &format!("a {} buffer", format_bytes(largest)))?;
     let mut s = Session::start("thread", "share", common)?;
     let models = s.select_models(MODELS)?;
-    let (placements, skipped) = Placement::resolve(args.placement.placement, &s.cores);
-    skipped.iter().for_each(|n| s.note(n));
+    let placements = s.placements(args.placement.placement);
     for rep in 0..common.reps {
         for p in &placements {
             for &size in &args.sizes {
@@ -87,12 +86,9 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
                     let consumer = Consumer::start(p.b())?;
                     let mut buf = Arc::new(vec![0u8; size as usize]);
                     let variant = format!("{}/{}", format_bytes(size), p.name());
-                    let case = s
-                        .case(model, &variant, rep)
-                        .param("bytes", size)
-                        .param("placement", p.name())
-                        .param("cpu_a", p.a())
-                        .param("cpu_b", p.b());
+                    let case = p
+                        .annotate(s.case(model, &variant, rep))
+                        .param("bytes", size);
                     let mut h = hist::new();
                     let mut round = 0u64;
                     let done = sample::run_samples(&s.schedule(), &mut h, || {
@@ -111,13 +107,11 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
                         Ok(ns)
                     })?;
                     drop(consumer);
-                    set_affinity(nix::unistd::Pid::from_raw(0), &s.cores.cpus)?;
+                    s.cores.repin_current_thread()?;
                     let p50 = h.value_at_quantile(0.5).max(1) as f64;
-                    let out = Outcome::new(done.samples)
-                        .wall(done.wall)
+                    let out = Outcome::sampled(done, h)
                         .figure("bytes_per_s", size as f64 / (p50 / 1e9))
-                        .figure("bytes_copied_per_transfer", 0.0)
-                        .histogram(h);
+                        .figure("bytes_copied_per_transfer", 0.0);
                     let r = case.finish(&s, out)?;
                     s.emit(r)?;
                 }

@@ -51,10 +51,10 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
                 "std-spawn" => std_spawn_once,
                 _ => scoped_spawn_once,
             };
-            let case = s.case(model, "", rep);
+            let case = s.case(model, "", rep).param("unit", "thread");
             let mut h = hist::new();
             let done = sample::run_samples(&s.schedule(), &mut h, f)?;
-            let out = Outcome::new(done.samples).wall(done.wall).histogram(h);
+            let out = Outcome::sampled(done, h);
             let r = case.finish(&s, out)?;
             s.emit(r)?;
         }

@@ -10,7 +10,7 @@
 
 use std::sync::{Condvar, Mutex};
 
-use harness::cores::pin_current_thread;
+use harness::cores::pin_round_robin;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -85,10 +85,8 @@ pub fn timed_workers<T: Send>(
             let spawned = thread::Builder::new()
                 .name(format!("worker-{w}"))
                 .spawn_scoped(s, move || {
-                    if !cpus.is_empty() {
-                        // Best effort: a CPU taken away meanwhile leaves the worker unpinned.
-                        let _ = pin_current_thread(cpus[w % cpus.len()]);
-                    }
+                    // Best effort: a CPU taken away meanwhile leaves the worker unpinned.
+                    let _ = pin_round_robin(cpus, w);
                     gate.arrive_and_wait().then(|| f(w))
                 });
             match spawned {

@@ -7,43 +7,17 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use harness::Record;
-use harness::testkit::{assert_record_shape, read_records};
-use predicates::prelude::*;
-use workload::{Dist, KitchenPlan, TaskPlan};
+use harness::testkit::{Bin, assert_cpu_work, assert_kitchen_work, models, read_records};
 
-/// Flags that keep every sampled case to a few milliseconds.
-const QUICK: &[&str] = &[
-    "--cores",
-    "1",
-    "--duration-secs",
-    "0.02",
-    "--warmup-secs",
-    "0",
-    "--quiet",
-];
+/// The binary under test.
+const BIN: Bin = Bin {
+    name: "thread",
+    path: env!("CARGO_BIN_EXE_thread"),
+};
 
+/// Runs `experiment` for milliseconds on one core; records checked for shape.
 fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
-    let out = dir.join(format!("{experiment}.jsonl"));
-    Command::cargo_bin("thread")
-        .unwrap()
-        .arg(experiment)
-        .args(QUICK)
-        .args(extra)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    let records = read_records(&out);
-    assert!(!records.is_empty(), "{experiment} wrote no record");
-    for r in &records {
-        assert_record_shape(r, "thread", experiment);
-        assert_eq!(r.cpus.len(), 1, "--cores 1 pins one CPU");
-    }
-    records
-}
-
-fn models(records: &[Record]) -> BTreeSet<&str> {
-    records.iter().map(|r| r.model.as_str()).collect()
+    BIN.run(experiment, extra, dir)
 }
 
 #[test]
@@ -79,19 +53,7 @@ fn cpu_models_all_do_the_workloads_work() {
     let dir = tempfile::tempdir().unwrap();
     let rs = run("cpu", &["--tasks", "16", "--work-units", "64"], dir.path());
     assert_eq!(models(&rs).len(), 5);
-    for dist in [Dist::Balanced, Dist::Skewed] {
-        let want = TaskPlan::new(dist, 16, 64, 42).expected_checksum().hex();
-        for r in rs.iter().filter(|r| r.variant == dist.name()) {
-            assert_eq!(
-                r.checksum.as_deref(),
-                Some(want.as_str()),
-                "{} {}",
-                r.model,
-                r.variant
-            );
-            assert_eq!(r.ops, 16);
-        }
-    }
+    assert_cpu_work(&rs, 16, 64, 42);
     // One CPU decides C2, from this run's own numbers.
     let v: Vec<_> = rs.iter().filter_map(|r| r.verdict.as_ref()).collect();
     assert!(v.iter().all(|v| v.claim == "C2"), "{v:?}");
@@ -144,19 +106,12 @@ fn share_reads_every_size() {
 fn kitchen_cooks_every_order_and_decides_c1() {
     let dir = tempfile::tempdir().unwrap();
     let rs = run("kitchen", &["--units-per-ms", "5"], dir.path());
-    let want = KitchenPlan::new(3, 5.0, 42).expected_checksum().hex();
     assert_eq!(
         models(&rs),
         BTreeSet::from(["sequential", "thread-per-order"])
     );
-    for r in &rs {
-        assert_eq!(r.checksum.as_deref(), Some(want.as_str()));
-        assert_eq!(r.ops, 3);
-        assert!(
-            r.wall_ns >= 50_000_000,
-            "no model beats the ramen's 50 ms of waiting"
-        );
-    }
+    // Three orders, one of each dish: no model beats the ramen's 50 ms of waiting.
+    assert_kitchen_work(&rs, 3, 5.0, 42);
     assert_eq!(rs.last().unwrap().verdict.as_ref().unwrap().claim, "C1");
 }
 
@@ -193,15 +148,7 @@ fn bad_input_exits_2_naming_the_flag() {
             "--out",
         ),
     ];
-    for (args, flag) in cases {
-        Command::cargo_bin("thread")
-            .unwrap()
-            .args(&args)
-            .args(["--duration-secs", "0.01"])
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains(flag).and(predicate::str::contains("panicked").not()));
-    }
+    BIN.assert_usage_errors(&cases);
 }
 
 #[test]
@@ -230,4 +177,24 @@ fn oversubscribe_runs_more_workers_than_cpus() {
     let rs = read_records(&out);
     assert_eq!(rs[1].param_u64("cores"), Some(allowed as u64 + 2));
     assert_eq!(rs[1].cpus.len(), allowed);
+}
+
+#[test]
+fn requests_start_a_thread_per_request_and_decide_c5() {
+    let dir = tempfile::tempdir().unwrap();
+    let rs = run(
+        "requests",
+        &["--requests", "4", "--delay-ms", "5"],
+        dir.path(),
+    );
+    let r = &rs[0];
+    assert_eq!((r.model.as_str(), r.ops), ("thread-per-request", 4));
+    let want = loadgen::requests::expected_checksum(4).hex();
+    assert_eq!(r.checksum.as_deref(), Some(want.as_str()));
+    assert_eq!(r.figure("started"), Some(4.0), "a thread per request");
+    assert!(
+        r.wall_ns >= 5_000_000,
+        "no request beats the server's delay"
+    );
+    assert_eq!(r.verdict.as_ref().unwrap().claim, "C5");
 }

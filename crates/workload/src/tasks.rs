@@ -14,6 +14,7 @@
 //!   over; dynamic scheduling (a shared queue, work stealing) does not care.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -105,6 +106,14 @@ impl TaskPlan {
         work(task_seed(self.seed, index as u64), self.sizes[index])
     }
 
+    /// Claims the next task for a worker of a dynamic split: the index that
+    /// `next`, a counter shared by the workers, held (every index is claimed
+    /// exactly once), or `None` when every task is taken.
+    pub fn claim(&self, next: &AtomicUsize) -> Option<usize> {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        (i < self.len()).then_some(i)
+    }
+
     /// Runs the tasks in `range` one after the other and returns their checksum.
     pub fn run_range(&self, range: Range<usize>) -> Checksum {
         range.map(|i| self.run_task(i)).collect()
@@ -191,6 +200,15 @@ mod tests {
             .sum::<f64>()
             / n;
         var.sqrt() / mean
+    }
+
+    #[test]
+    fn every_task_is_claimed_once() {
+        let plan = TaskPlan::new(Dist::Balanced, 3, 30, 1);
+        let next = AtomicUsize::new(0);
+        let claimed: Vec<_> = std::iter::from_fn(|| plan.claim(&next)).collect();
+        assert_eq!(claimed, [0, 1, 2]);
+        assert_eq!(plan.claim(&next), None);
     }
 
     #[test]

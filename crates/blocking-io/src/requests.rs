@@ -1,0 +1,49 @@
+//! `requests` with blocking sockets: one request after another, each
+//! waiting for its answer before the next starts — synchronous, so N
+//! requests to a server that answers after d take about N·d (C5).
+
+use std::time::Instant;
+
+use harness::Common;
+use harness::cli::RequestsArgs;
+use loadgen::requests::{Expect, Fetched, RequestModels, Target, fetch_blocking};
+
+/// The models of this experiment.
+pub const MODELS: &[(&str, Expect)] = &[("sequential", Expect::Waits)];
+
+/// The `requests` experiment's view of these models.
+pub const REQUESTS: RequestModels = RequestModels {
+    binary: "blocking-io",
+    models: MODELS,
+    fetch,
+    threads_for: |_, _| 1,
+    status: |_| None,
+};
+
+/// Every request of `target`, one after another on this thread.
+pub fn sequential(target: &Target) -> anyhow::Result<Fetched> {
+    let start = Instant::now();
+    let mut f = Fetched {
+        started: 1,
+        ..Fetched::default()
+    };
+    for i in 0..target.requests {
+        let (digest, ns) = fetch_blocking(target.addr, i as u32, target.message_bytes)?;
+        f.checksum.add(digest);
+        f.latencies_ns.push(ns);
+    }
+    f.wall = start.elapsed();
+    Ok(f)
+}
+
+fn fetch(model: &str, target: &Target, _workers: usize) -> anyhow::Result<Fetched> {
+    match model {
+        "sequential" => sequential(target),
+        other => anyhow::bail!("unknown requests model {other}"),
+    }
+}
+
+/// `blocking-io requests`.
+pub fn run(common: &Common, args: &RequestsArgs) -> anyhow::Result<()> {
+    loadgen::requests::run(&REQUESTS, common, args)
+}

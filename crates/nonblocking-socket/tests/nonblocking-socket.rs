@@ -1,0 +1,138 @@
+//! Integration tests of `nonblocking-socket`: every epoll server echoes
+//! exactly (messages larger than a socket buffer included, so partial reads
+//! and writes and `EWOULDBLOCK` are exercised), survives clients that vanish
+//! mid-message and stops; `serve` answers; `echo` and `wouldblock` run for
+//! milliseconds and write records of the promised shape; bad input exits 2.
+
+use std::path::Path;
+
+use assert_cmd::cargo::cargo_bin;
+use conpar_nonblocking_socket::echo::{MODELS, start};
+use conpar_nonblocking_socket::wouldblock::{LatePeer, connected_pair, nonblocking_read};
+use harness::Record;
+use harness::testkit::{assert_usage_error, build_bin, run_experiment};
+use loadgen::conformance::{self, LARGE_MESSAGE_BYTES};
+
+const QUICK: &[&str] = &[
+    "--cores",
+    "1",
+    "--duration-secs",
+    "0.05",
+    "--warmup-secs",
+    "0.01",
+    "--quiet",
+];
+
+fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
+    let args: Vec<&str> = QUICK.iter().chain(extra).copied().collect();
+    run_experiment(
+        &cargo_bin("nonblocking-socket"),
+        "nonblocking-socket",
+        experiment,
+        &args,
+        dir,
+    )
+}
+
+#[test]
+fn every_model_echoes_exactly_even_past_the_socket_buffer() {
+    for &model in MODELS {
+        conformance::echo_exactly(start, model, 2, 3, LARGE_MESSAGE_BYTES).unwrap();
+        let (r, _) = conformance::echo_exactly(start, model, 2, 20, 24).unwrap();
+        assert_eq!(
+            r.connections_served, 20,
+            "{model}: one thread serves them all"
+        );
+    }
+}
+
+#[test]
+fn every_model_survives_clients_that_vanish_mid_message() {
+    for &model in MODELS {
+        conformance::survives_disconnects(start, model, 2).unwrap();
+    }
+}
+
+#[test]
+fn serve_prints_an_address_that_answers_and_stops_on_sigterm() {
+    let bin = cargo_bin("nonblocking-socket");
+    conformance::serve_answers(&bin, "epoll").unwrap();
+}
+
+#[test]
+fn a_nonblocking_read_returns_wouldblock_and_a_blocking_one_waits() {
+    let (mut reader, peer) = connected_pair().unwrap();
+    reader.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 8];
+    nonblocking_read(&mut reader, &mut buf).unwrap();
+    reader.set_nonblocking(false).unwrap();
+    let late = LatePeer::start(peer, std::time::Duration::from_millis(20)).unwrap();
+    let waited = late.blocking_read(&mut reader, 7).unwrap();
+    assert!(
+        waited >= 20_000_000,
+        "the data could not come before the peer sent it"
+    );
+    // With the byte consumed, the socket is empty again.
+    reader.set_nonblocking(true).unwrap();
+    nonblocking_read(&mut reader, &mut buf).unwrap();
+}
+
+#[test]
+fn wouldblock_records_both_reads_and_decides_c6() {
+    let dir = tempfile::tempdir().unwrap();
+    let rs = run("wouldblock", &["--wait-ms", "2"], dir.path());
+    assert_eq!(rs.len(), 2);
+    assert_eq!(rs[0].model, "nonblocking-read");
+    assert_eq!(
+        rs[0].figure("returned_wouldblock"),
+        Some(rs[0].ops as f64),
+        "every call returned EWOULDBLOCK"
+    );
+    assert_eq!(rs[1].model, "blocking-read");
+    assert!(rs[1].ops >= 10 && rs[1].latency.as_ref().unwrap().min_ns >= 2_000_000);
+    assert_eq!(rs[1].verdict.as_ref().unwrap().claim, "C6");
+}
+
+#[test]
+fn echo_runs_every_model_through_the_loadgen_process() {
+    // `echo` runs the `loadgen` binary found next to this one.
+    build_bin("conpar-loadgen", "loadgen");
+    let dir = tempfile::tempdir().unwrap();
+    let rs = run("echo", &["--connections", "1,5"], dir.path());
+    assert_eq!(rs.len(), 2 * MODELS.len());
+    for r in &rs {
+        let c = r.param_u64("connections").unwrap();
+        assert_eq!(
+            r.figure("connections_served"),
+            Some(c as f64),
+            "{} serves all",
+            r.model
+        );
+        assert_eq!(r.figure("unanswered_requests"), Some(0.0));
+        assert!(r.figure("server_bytes_echoed").unwrap() >= r.figure("bytes_verified").unwrap());
+    }
+    let verdicts: Vec<_> = rs.iter().filter_map(|r| r.verdict.as_ref()).collect();
+    assert_eq!(verdicts.len(), 2);
+    assert!(
+        verdicts
+            .iter()
+            .all(|v| v.claim == "C12" && v.text.contains("epoll served"))
+    );
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_flag() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["echo", "--connections", "ten"], "--connections"),
+        (&["echo", "--message-bytes", "23"], "--message-bytes"),
+        (&["echo", "--client-threads", "0"], "--client-threads"),
+        (&["echo", "--model", "kqueue"], "--model"),
+        (&["wouldblock", "--wait-ms", "0"], "--wait-ms"),
+        (&["serve", "--model", "kqueue"], "--model"),
+        (&["serve", "--model", "epoll", "--cores", "0"], "--cores"),
+    ];
+    let bin = cargo_bin("nonblocking-socket");
+    for (args, flag) in cases {
+        assert_usage_error(&bin, args, flag);
+    }
+}
