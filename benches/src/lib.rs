@@ -25,9 +25,18 @@ pub const CORES_VAR: &str = "CONPAR_BENCH_CORES";
 
 /// Pins the process as `--cores` would, fixes the thread counts the async
 /// runtimes read once from the environment (async-std's, the `blocking`
-/// pool's), and returns the resolved set. Call it first in a bench's `main`,
-/// while the process is still single-threaded.
+/// pool's) to the core count, and returns the resolved set. Call it first in
+/// a bench's `main`, while the process is still single-threaded.
 pub fn setup() -> CoreSet {
+    let set = pin_cores();
+    rt::prepare_process(&set.cpus, set.workers).expect("cannot size the async runtimes");
+    set
+}
+
+/// Pins the process as `--cores` would (`CONPAR_BENCH_CORES`) and returns the
+/// resolved set; [`setup`] without sizing the runtimes, for a bench that sizes
+/// them itself (with `rt::prepare_process`, still single-threaded).
+pub fn pin_cores() -> CoreSet {
     let requested = match std::env::var(CORES_VAR) {
         Ok(v) => match v.trim().parse::<u32>() {
             Ok(n) if n > 0 => Some(n),
@@ -38,15 +47,13 @@ pub fn setup() -> CoreSet {
         },
         Err(_) => None,
     };
-    let set = match CoreSet::pin(requested, false) {
+    match CoreSet::pin(requested, false) {
         Ok(set) => set,
         Err(e) => {
             eprintln!("error: {CORES_VAR}: {e:#}");
             std::process::exit(2);
         }
-    };
-    rt::prepare_process(&set.cpus, set.workers).expect("cannot size the async runtimes");
-    set
+    }
 }
 
 /// The criterion configuration every bench uses: command-line flags honoured
