@@ -22,6 +22,7 @@ use std::net::{SocketAddr, TcpStream};
 
 use conpar_benches::{model_id, timed_block};
 use criterion::BenchmarkId;
+use harness::CoreSet;
 use harness::cores::pin_current_thread;
 use loadgen::echo::EchoServers;
 use loadgen::server::{Server, ServerCtx};
@@ -70,7 +71,12 @@ fn main() {
     let cores = conpar_benches::pin_cores();
     let cpu = cores.cpus[0];
     // One worker: async-std's executor, sized once from the environment, too.
-    conpar_coroutine::rt::prepare_process(&[cpu], 1).expect("cannot size the async runtimes");
+    let one = CoreSet {
+        cpus: vec![cpu],
+        workers: 1,
+        allowed: cores.allowed.clone(),
+    };
+    conpar_coroutine::rt::prepare_cores(&one).expect("cannot size the async runtimes");
     // The server's threads inherit the mask of the thread that starts them.
     pin_current_thread(cpu).expect("cannot pin the bench thread");
     let ctx = ServerCtx {

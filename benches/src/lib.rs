@@ -29,13 +29,13 @@ pub const CORES_VAR: &str = "CONPAR_BENCH_CORES";
 /// a bench's `main`, while the process is still single-threaded.
 pub fn setup() -> CoreSet {
     let set = pin_cores();
-    rt::prepare_process(&set.cpus, set.workers).expect("cannot size the async runtimes");
+    rt::prepare_cores(&set).expect("cannot size the async runtimes");
     set
 }
 
 /// Pins the process as `--cores` would (`CONPAR_BENCH_CORES`) and returns the
 /// resolved set; [`setup`] without sizing the runtimes, for a bench that sizes
-/// them itself (with `rt::prepare_process`, still single-threaded).
+/// them itself (with `rt::prepare_cores`, still single-threaded).
 pub fn pin_cores() -> CoreSet {
     let requested = match std::env::var(CORES_VAR) {
         Ok(v) => match v.trim().parse::<u32>() {

@@ -179,21 +179,13 @@ fn accept_and_serve(listener: &TcpListener, live: &Live, counters: &Arc<Counters
             Ok((s, _)) => live.serve(s, counters, &mut buf),
             Err(_) if live.stopping() => return,
             Err(e) => {
-                if !transient(&e) {
+                if !net::accept_goes_on(&e) {
                     eprintln!("error: blocking-io server: accept failed: {e}");
                     return;
                 }
             }
         }
     }
-}
-
-/// Accept errors after which accepting goes on (a client gave up, a signal).
-fn transient(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
-    ) || net::is_disconnect(e)
 }
 
 /// Accepts until stopped, starting a thread per connection; joins them all at the end.
@@ -221,7 +213,7 @@ fn accept_and_spawn(listener: &TcpListener, live: &Arc<Live>, counters: &Arc<Cou
                 }
             }
             Err(_) if live.stopping() => break,
-            Err(e) if transient(&e) => {}
+            Err(e) if net::accept_goes_on(&e) => {}
             Err(e) => {
                 eprintln!("error: thread-per-connection: accept failed: {e}");
                 break;

@@ -23,17 +23,10 @@ pub const REQUESTS: RequestModels = RequestModels {
 /// Every request of `target`, one after another on this thread.
 pub fn sequential(target: &Target) -> anyhow::Result<Fetched> {
     let start = Instant::now();
-    let mut f = Fetched {
-        started: 1,
-        ..Fetched::default()
-    };
-    for i in 0..target.requests {
-        let (digest, ns) = fetch_blocking(target.addr, i as u32, target.message_bytes)?;
-        f.checksum.add(digest);
-        f.latencies_ns.push(ns);
-    }
-    f.wall = start.elapsed();
-    Ok(f)
+    let answers = (0..target.requests)
+        .map(|i| fetch_blocking(target.addr, i as u32, target.message_bytes))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Fetched::new(1, start.elapsed(), answers))
 }
 
 fn fetch(model: &str, target: &Target, _workers: usize) -> anyhow::Result<Fetched> {

@@ -6,32 +6,17 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use assert_cmd::cargo::cargo_bin;
 use conpar_blocking_io::echo::{MODELS, start};
 use harness::Record;
-use harness::testkit::{assert_usage_error, build_bin, run_experiment};
+use harness::testkit::{Bin, QUICK_NETWORK, build_bin};
 use loadgen::conformance::{self, LARGE_MESSAGE_BYTES};
 
-/// Flags that keep every case to a few tens of milliseconds.
-const QUICK: &[&str] = &[
-    "--cores",
-    "1",
-    "--duration-secs",
-    "0.05",
-    "--warmup-secs",
-    "0.01",
-    "--quiet",
-];
+/// The binary under test.
+const BIN: Bin = Bin::new("blocking-io", env!("CARGO_BIN_EXE_blocking-io")).quick(QUICK_NETWORK);
 
+/// Runs `experiment` for tens of milliseconds on one core; records checked for shape.
 fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
-    let args: Vec<&str> = QUICK.iter().chain(extra).copied().collect();
-    run_experiment(
-        &cargo_bin("blocking-io"),
-        "blocking-io",
-        experiment,
-        &args,
-        dir,
-    )
+    BIN.run(experiment, extra, dir)
 }
 
 #[test]
@@ -54,8 +39,7 @@ fn every_model_survives_clients_that_vanish_mid_message() {
 
 #[test]
 fn serve_prints_an_address_that_answers_and_stops_on_sigterm() {
-    let bin = cargo_bin("blocking-io");
-    conformance::serve_answers(&bin, "thread-per-connection").unwrap();
+    conformance::serve_answers(BIN.path(), "thread-per-connection").unwrap();
 }
 
 #[test]
@@ -162,16 +146,13 @@ fn bad_input_exits_2_naming_the_flag() {
         (&["serve"], "--model"),
         (&["serve", "--model", "pool", "--port", "70000"], "--port"),
     ];
-    let bin = cargo_bin("blocking-io");
-    for (args, flag) in cases {
-        assert_usage_error(&bin, args, flag);
-    }
+    BIN.assert_usage_errors(cases);
 }
 
 #[test]
 fn too_few_open_files_fail_first_naming_the_limit() {
     use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new(cargo_bin("blocking-io"));
+    let mut cmd = BIN.command();
     cmd.args([
         "echo",
         "--connections",

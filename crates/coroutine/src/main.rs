@@ -133,9 +133,6 @@ fn run() -> anyhow::Result<()> {
         Experiment::MemoryChild(args) => exp::memory::child(&args),
         Experiment::Echo { common, args } => exp::echo::run(&common, &args),
         Experiment::Requests { common, args } => exp::requests::run(&common, &args),
-        Experiment::Serve { args } => {
-            exp::echo::size_async_std(args.cores)?;
-            loadgen::serve::run("coroutine", exp::echo::MODELS, exp::echo::start, &args)
-        }
+        Experiment::Serve { args } => exp::echo::serve(&args),
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! [`Rt`] is what a task can ask of its runtime: spawn (and await) another
 //! task, hand a closure to the blocking pool, sleep, yield, make a channel or
-//! a socketpair, and park on a [gate](Rt::gate). [`Job`] is an experiment's
+//! a socketpair, listen, accept and connect over TCP, and park on a
+//! [gate](Rt::gate). [`Job`] is an experiment's
 //! measured body: a future generic over the runtime. [`run`] builds the
 //! runtime a [`Spec`] describes, spawns the job *as a task on it* and waits
 //! for its result from the main thread, which never runs the job itself: every
@@ -24,9 +25,14 @@
 //! Every blocking pool (tokio's `max_blocking_threads`, and the `blocking`
 //! crate's pool behind `smol::unblock` and async-std's `spawn_blocking`,
 //! through `BLOCKING_MAX_THREADS`) is sized to N as well.
+//!
+//! A server is a [`Job`] too: `echo` runs its accept loop with [`run`] on a
+//! thread of its own until it is told to stop, so the servers' runtimes are
+//! built, sized and pinned here like every other experiment's.
 
 use std::cell::Cell;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -34,8 +40,9 @@ use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use harness::cores::{pin_current_thread, set_affinity};
+use harness::cores::{CoreSet, pin_current_thread, set_affinity};
 use harness::{Case, Session};
+use loadgen::server::ModelStatus;
 use nix::unistd::Pid;
 
 /// tokio's single-threaded scheduler.
@@ -71,6 +78,13 @@ const ASYNC_STD_NAME: &str = "async-std/runtime";
 #[cfg(feature = "async-std")]
 const ASYNC_STD_COMM: &str = "async-std/runti";
 
+/// What records and notes say about async-std.
+pub const ASYNC_STD_STATUS: ModelStatus = ModelStatus {
+    status: "discontinued",
+    note: "async-std is discontinued by its maintainers, who point to smol; it is measured \
+           because people still compare against it (records say \"status\": \"discontinued\")",
+};
+
 /// The CPUs the process was pinned to and the worker count, fixed by [`prepare`].
 static PROCESS: OnceLock<(Vec<usize>, usize)> = OnceLock::new();
 
@@ -79,19 +93,29 @@ static PROCESS: OnceLock<(Vec<usize>, usize)> = OnceLock::new();
 /// once from the environment, are set to `--cores` N. Call it right after
 /// `Session::start`, before any runtime exists.
 pub fn prepare(s: &Session) -> anyhow::Result<()> {
-    prepare_process(&s.cores.cpus, s.workers())
+    prepare_cores(&s.cores)
 }
 
-/// [`prepare`] without a session (for `cargo bench`): `cpus` are the CPUs the
-/// process was pinned to, `workers` the executor and blocking threads.
-pub fn prepare_process(cpus: &[usize], workers: usize) -> anyhow::Result<()> {
+/// [`prepare`] for a run whose `--cores` is pinned later, by a session or
+/// server that `loadgen` starts (`echo`, `requests`, `serve`): the same
+/// choice of CPUs and workers that pinning will make, from the same mask.
+/// Call it first thing, while the process is single-threaded.
+pub fn prepare_before_pinning(requested: Option<u32>, oversubscribe: bool) -> anyhow::Result<()> {
+    let allowed = harness::cores::allowed_cpus()?;
+    prepare_cores(&CoreSet::choose(&allowed, requested, oversubscribe)?)
+}
+
+/// [`prepare`] for a core set the caller resolved and pinned itself (the
+/// criterion benches, which take no flags). Call it while the process is
+/// single-threaded.
+pub fn prepare_cores(cores: &CoreSet) -> anyhow::Result<()> {
     let threads = harness::cores::thread_count();
     anyhow::ensure!(
         threads.is_none_or(|t| t == 1),
         "internal error: the runtimes' thread counts must be set before any thread starts, but {} threads exist",
         threads.unwrap_or(0)
     );
-    let n = workers.to_string();
+    let n = cores.workers.to_string();
     // SAFETY: `set_var` is unsafe because another thread could read or write
     // the environment at the same time. Here the process has exactly one
     // thread (checked just above; Session::start starts none and no runtime
@@ -104,17 +128,14 @@ pub fn prepare_process(cpus: &[usize], workers: usize) -> anyhow::Result<()> {
             std::env::set_var(ASYNC_STD_NAME_ENV, ASYNC_STD_NAME);
         }
     }
-    let _ = PROCESS.set((cpus.to_vec(), workers));
+    let _ = PROCESS.set((cores.cpus.clone(), cores.workers));
     Ok(())
 }
 
 /// Prints, once per run, that async-std is discontinued, if it is among `models`.
 pub fn note_discontinued(s: &Session, models: &[&str]) {
     if models.iter().any(|m| m.starts_with(ASYNC_STD)) {
-        s.note(
-            "async-std is discontinued by its maintainers, who point to smol; it is measured \
-             because people still compare against it (records say \"status\": \"discontinued\")",
-        );
+        s.note(ASYNC_STD_STATUS.note);
     }
 }
 
@@ -207,7 +228,12 @@ impl Spec {
     /// tokio's blocking-pool threads follow round-robin; smol's and
     /// async-std's (the `blocking` crate's) keep the process's CPU mask.
     pub fn spread(kind: Kind, s: &Session) -> Spec {
-        Spec::new(kind, s.workers()).pinned(s.cores.cpus.clone())
+        Spec::spread_on(kind, s.workers(), &s.cores.cpus)
+    }
+
+    /// [`Spec::spread`] for `workers` workers on `cpus` (a server's context).
+    pub fn spread_on(kind: Kind, workers: usize, cpus: &[usize]) -> Spec {
+        Spec::new(kind, workers).pinned(cpus.to_vec())
     }
 
     /// The same runtime with executor thread i pinned to `cpus[i % len]`.
@@ -264,7 +290,7 @@ impl Spec {
         }
         #[cfg(feature = "async-std")]
         if self.kind == Kind::AsyncStd {
-            case.set_param("status", "discontinued");
+            case.set_param("status", ASYNC_STD_STATUS.status);
             case.set_param(
                 "threading",
                 "global executor; thread count fixed at start from ASYNC_STD_THREAD_COUNT",
@@ -289,6 +315,10 @@ pub trait Rt: Clone + Send + Sync + 'static {
     type GateOpen: Send + 'static;
     /// A ticket to wait on the gate.
     type GateWait: Clone + Send + 'static;
+    /// A TCP connection registered with the runtime's reactor.
+    type Tcp: TcpConn;
+    /// A TCP listener registered with the runtime's reactor.
+    type Listener: Send + Sync + 'static;
 
     /// Spawns a task on this runtime.
     fn spawn<F>(&self, f: F) -> Self::Join<F::Output>
@@ -328,6 +358,39 @@ pub trait Rt: Clone + Send + Sync + 'static {
 
     /// Parks until the gate opens.
     fn wait(g: Self::GateWait) -> impl Future<Output = ()> + Send + 'static;
+
+    /// Registers a bound, non-blocking listener with the runtime's reactor.
+    /// Call it from inside a task (tokio needs its runtime context).
+    fn listen(l: std::net::TcpListener) -> std::io::Result<Self::Listener>;
+
+    /// The next connection `l` accepts.
+    fn accept(l: &Self::Listener) -> impl Future<Output = std::io::Result<Self::Tcp>> + Send + '_;
+
+    /// A connection to `addr`.
+    fn connect(
+        addr: SocketAddr,
+    ) -> impl Future<Output = std::io::Result<Self::Tcp>> + Send + 'static;
+}
+
+/// A TCP connection, read and written the same way on every runtime (the
+/// `futures-io` traits, which smol and async-std streams implement and
+/// [`TokioTcp`] adapts tokio's to).
+pub trait TcpConn: smol::io::AsyncRead + smol::io::AsyncWrite + Unpin + Send + 'static {
+    /// Turns Nagle's algorithm off (`TCP_NODELAY`) or on.
+    fn set_nodelay(&self, on: bool) -> std::io::Result<()>;
+}
+
+impl TcpConn for smol::net::TcpStream {
+    fn set_nodelay(&self, on: bool) -> std::io::Result<()> {
+        smol::net::TcpStream::set_nodelay(self, on)
+    }
+}
+
+#[cfg(feature = "async-std")]
+impl TcpConn for async_std::net::TcpStream {
+    fn set_nodelay(&self, on: bool) -> std::io::Result<()> {
+        async_std::net::TcpStream::set_nodelay(self, on)
+    }
 }
 
 /// One end of a two-party link: sends and receives single bytes.
@@ -636,6 +699,44 @@ impl End for TokioChan {
 /// A tokio `UnixStream`.
 pub struct TokioSock(tokio::net::UnixStream);
 
+/// A tokio `TcpStream` behind the `futures-io` traits, like smol's and
+/// async-std's: the same calls reach the same `poll_read` / `poll_write`.
+pub struct TokioTcp(tokio::net::TcpStream);
+
+impl smol::io::AsyncRead for TokioTcp {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut buf = tokio::io::ReadBuf::new(buf);
+        tokio::io::AsyncRead::poll_read(Pin::new(&mut self.0), cx, &mut buf)
+            .map_ok(|()| buf.filled().len())
+    }
+}
+
+impl smol::io::AsyncWrite for TokioTcp {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        tokio::io::AsyncWrite::poll_write(Pin::new(&mut self.0), cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        tokio::io::AsyncWrite::poll_flush(Pin::new(&mut self.0), cx)
+    }
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        tokio::io::AsyncWrite::poll_shutdown(Pin::new(&mut self.0), cx)
+    }
+}
+
+impl TcpConn for TokioTcp {
+    fn set_nodelay(&self, on: bool) -> std::io::Result<()> {
+        self.0.set_nodelay(on)
+    }
+}
+
 impl End for TokioSock {
     async fn send(&mut self, b: u8) -> anyhow::Result<()> {
         use tokio::io::AsyncWriteExt as _;
@@ -654,6 +755,8 @@ impl Rt for Tokio {
     type SockEnd = TokioSock;
     type GateOpen = tokio::sync::watch::Sender<()>;
     type GateWait = tokio::sync::watch::Receiver<()>;
+    type Tcp = TokioTcp;
+    type Listener = tokio::net::TcpListener;
 
     fn spawn<F>(&self, f: F) -> TokioJoin<F::Output>
     where
@@ -708,6 +811,18 @@ impl Rt for Tokio {
     async fn wait(mut g: Self::GateWait) {
         // `changed` fails once the sender is gone: that is the release.
         while g.changed().await.is_ok() {}
+    }
+
+    fn listen(l: std::net::TcpListener) -> std::io::Result<Self::Listener> {
+        tokio::net::TcpListener::from_std(l)
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<TokioTcp> {
+        l.accept().await.map(|(s, _)| TokioTcp(s))
+    }
+
+    async fn connect(addr: SocketAddr) -> std::io::Result<TokioTcp> {
+        tokio::net::TcpStream::connect(addr).await.map(TokioTcp)
     }
 }
 
@@ -794,6 +909,8 @@ impl Rt for Smol {
     type SockEnd = IoSock<smol::Async<std::os::unix::net::UnixStream>>;
     type GateOpen = smol::channel::Sender<()>;
     type GateWait = smol::channel::Receiver<()>;
+    type Tcp = smol::net::TcpStream;
+    type Listener = smol::net::TcpListener;
 
     fn spawn<F>(&self, f: F) -> Self::Join<F::Output>
     where
@@ -840,6 +957,18 @@ impl Rt for Smol {
         // `recv` fails once every sender is gone: that is the release.
         while g.recv().await.is_ok() {}
     }
+
+    fn listen(l: std::net::TcpListener) -> std::io::Result<Self::Listener> {
+        smol::net::TcpListener::try_from(l)
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<Self::Tcp> {
+        l.accept().await.map(|(s, _)| s)
+    }
+
+    async fn connect(addr: SocketAddr) -> std::io::Result<Self::Tcp> {
+        smol::net::TcpStream::connect(addr).await
+    }
 }
 
 // ---------------------------------------------------------------- async-std
@@ -856,6 +985,8 @@ impl Rt for AsyncStd {
     type SockEnd = IoSock<async_std::os::unix::net::UnixStream>;
     type GateOpen = async_std::channel::Sender<()>;
     type GateWait = async_std::channel::Receiver<()>;
+    type Tcp = async_std::net::TcpStream;
+    type Listener = async_std::net::TcpListener;
 
     fn spawn<F>(&self, f: F) -> Self::Join<F::Output>
     where
@@ -905,13 +1036,26 @@ impl Rt for AsyncStd {
     async fn wait(g: Self::GateWait) {
         while g.recv().await.is_ok() {}
     }
+
+    fn listen(l: std::net::TcpListener) -> std::io::Result<Self::Listener> {
+        Ok(async_std::net::TcpListener::from(l))
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<Self::Tcp> {
+        l.accept().await.map(|(s, _)| s)
+    }
+
+    async fn connect(addr: SocketAddr) -> std::io::Result<Self::Tcp> {
+        async_std::net::TcpStream::connect(addr).await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Spawns a task, a blocking closure, sleeps and exchanges a byte both ways.
+    /// Spawns a task, a blocking closure, sleeps, exchanges a byte both ways
+    /// and echoes one over TCP.
     struct Smoke;
 
     impl Job for Smoke {
@@ -938,8 +1082,27 @@ mod tests {
             let parked = rt.spawn(R::wait(ticket));
             drop(open);
             parked.await?;
-            Ok(a + b + u64::from(c) + u64::from(d))
+            Ok(a + b + u64::from(c) + u64::from(d) + tcp_round_trip::<R>().await?)
         }
+    }
+
+    /// Listens, accepts, connects, and echoes one byte over loopback TCP: 0.
+    async fn tcp_round_trip<R: Rt>() -> anyhow::Result<u64> {
+        use smol::io::{AsyncReadExt, AsyncWriteExt};
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.set_nonblocking(true)?;
+        let addr = l.local_addr()?;
+        let l = R::listen(l)?;
+        let (client, server) = smol::future::zip(R::connect(addr), R::accept(&l)).await;
+        let (mut client, mut server) = (client?, server?);
+        client.set_nodelay(true)?;
+        client.write_all(&[7]).await?;
+        let mut b = [0u8; 1];
+        server.read_exact(&mut b).await?;
+        server.write_all(&b).await?;
+        client.read_exact(&mut b).await?;
+        anyhow::ensure!(b[0] == 7, "TCP echoed {} for 7", b[0]);
+        Ok(0)
     }
 
     #[test]

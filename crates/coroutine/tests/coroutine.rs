@@ -12,10 +12,7 @@ use harness::Record;
 use harness::testkit::{Bin, assert_cpu_work, assert_kitchen_work, models};
 
 /// The binary under test.
-const BIN: Bin = Bin {
-    name: "coroutine",
-    path: env!("CARGO_BIN_EXE_coroutine"),
-};
+const BIN: Bin = Bin::new("coroutine", env!("CARGO_BIN_EXE_coroutine"));
 
 /// The runtimes this build has.
 fn runtimes() -> BTreeSet<&'static str> {

@@ -13,6 +13,11 @@ use workload::work;
 const TRIAL_MS: f64 = 40.0;
 /// Trials; the fastest is kept (slower ones were interrupted by something else).
 const TRIALS: usize = 5;
+/// Milliseconds of untimed work first, so an idle CPU has left its low
+/// frequency (and a vCPU its halt) before the trials: on the 16-CPU machine a
+/// cold start calibrated 175 units/ms against 210 warm, which made every
+/// "millisecond" of work about a fifth too long.
+const WARMUP_MS: f64 = 200.0;
 
 /// Measures kernel units per millisecond on the calling thread's CPU.
 pub fn units_per_ms() -> f64 {
@@ -27,6 +32,10 @@ pub fn units_per_ms() -> f64 {
         }
         units *= 2;
     };
+    let warm = Instant::now();
+    while warm.elapsed().as_secs_f64() * 1e3 < WARMUP_MS {
+        std::hint::black_box(work(7, units));
+    }
     let per_trial = (guess * TRIAL_MS).max(1.0) as u64;
     let mut best: f64 = 0.0;
     for i in 0..TRIALS {

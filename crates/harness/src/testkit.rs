@@ -1,10 +1,11 @@
 //! Helpers for the concept crates' integration tests: run a binary's
 //! experiment for milliseconds, read the records it wrote and check they have
 //! the shape DESIGN.md promises, and check that bad input exits 2 naming the
-//! flag. Not used by the binaries themselves.
+//! flag; [`build_bin`] builds another package's binary that the one under
+//! test runs (`loadgen`). Not used by the binaries themselves.
 //!
 //! ```text
-//! const BIN: Bin = Bin { name: "thread", path: env!("CARGO_BIN_EXE_thread") };
+//! const BIN: Bin = Bin::new("thread", env!("CARGO_BIN_EXE_thread"));
 //! let rs = BIN.run("cpu", &["--tasks", "16"], dir.path());   // --cores 1, quick, shapes checked
 //! assert_eq!(models(&rs).len(), 5);
 //! ```
@@ -22,31 +23,67 @@ use crate::record::Record;
 /// Flags that keep every sampled case to a few milliseconds.
 pub const QUICK: &[&str] = &["--duration-secs", "0.02", "--warmup-secs", "0", "--quiet"];
 
-/// A concept binary under test.
+/// Flags that keep a case over TCP short, yet long enough for the
+/// connections to be set up and warmed before the measured window.
+pub const QUICK_NETWORK: &[&str] = &[
+    "--duration-secs",
+    "0.05",
+    "--warmup-secs",
+    "0.01",
+    "--quiet",
+];
+
+/// A binary under test.
 #[derive(Debug, Clone, Copy)]
 pub struct Bin {
     /// Its name, as its records say (`thread`).
     pub name: &'static str,
     /// Its executable: `env!("CARGO_BIN_EXE_<name>")` in an integration test.
     pub path: &'static str,
+    /// The flags [`Bin::run_on`] adds to keep a case short: [`QUICK`] unless
+    /// [`Bin::quick`] said otherwise.
+    pub quick: &'static [&'static str],
 }
 
 impl Bin {
+    /// The binary `name` at `path`, its cases kept short with [`QUICK`].
+    pub const fn new(name: &'static str, path: &'static str) -> Bin {
+        Bin {
+            name,
+            path,
+            quick: QUICK,
+        }
+    }
+
+    /// The same binary, its cases kept short with `flags` instead
+    /// ([`QUICK_NETWORK`] for the experiments over TCP).
+    pub const fn quick(self, flags: &'static [&'static str]) -> Bin {
+        Bin {
+            quick: flags,
+            ..self
+        }
+    }
+
+    /// Its executable.
+    pub fn path(&self) -> &Path {
+        Path::new(self.path)
+    }
+
     /// A command that runs the binary.
     pub fn command(&self) -> Command {
         Command::new(self.path)
     }
 
-    /// Runs `experiment` on `--cores cores` with [`QUICK`] and `extra`,
-    /// writing to a file in `dir`; checks it succeeded and wrote at least one
-    /// record, every one of the promised shape, and returns them.
+    /// Runs `experiment` on `--cores cores` with the [quick flags](Bin::quick)
+    /// and `extra`, writing to a file in `dir`; checks it succeeded and wrote
+    /// at least one record, every one of the promised shape, and returns them.
     pub fn run_on(&self, cores: &str, experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
         let out = dir.join(format!("{experiment}-{cores}.jsonl"));
         let done = self
             .command()
             .arg(experiment)
             .args(["--cores", cores])
-            .args(QUICK)
+            .args(self.quick)
             .args(extra)
             .arg("--out")
             .arg(&out)
@@ -77,15 +114,14 @@ impl Bin {
         records
     }
 
-    /// Runs the binary with each case's arguments (and a short
-    /// `--duration-secs`) and checks it exits 2 with a message on stderr that
-    /// names the case's flag, and no panic.
-    pub fn assert_usage_errors(&self, cases: &[(Vec<&str>, &str)]) {
+    /// Runs the binary with each case's arguments and checks it exits 2 with
+    /// a message on stderr that names the case's flag, and no panic.
+    pub fn assert_usage_errors<'a, A: AsRef<[&'a str]>>(&self, cases: &[(A, &str)]) {
         for (args, flag) in cases {
+            let args = args.as_ref();
             let done: Output = self
                 .command()
                 .args(args)
-                .args(["--duration-secs", "0.01"])
                 .output()
                 .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.path));
             let stderr = String::from_utf8_lossy(&done.stderr);
@@ -235,7 +271,8 @@ pub fn assert_record_shape(r: &Record, binary: &str, experiment: &str) {
 }
 
 /// Builds binary `bin` of workspace package `package` into the profile
-/// directory of the running test binary and returns its path.
+/// directory of the running test binary and returns its path: for a binary
+/// that the one under test runs.
 ///
 /// `cargo test -p X` builds X's binaries but not those of its dependencies,
 /// and a concept binary's `echo` runs the `loadgen` binary found next to it;
@@ -270,51 +307,4 @@ pub fn build_bin(package: &str, bin: &str) -> PathBuf {
     assert!(path.exists(), "{} was not built", path.display());
     built.push(path.clone());
     path
-}
-
-/// Runs `<bin> <experiment> <args> --out DIR/<experiment>.jsonl`, checks it
-/// succeeded, and returns its records, each checked with [`assert_record_shape`]
-/// (`binary` is the name records carry).
-pub fn run_experiment(
-    bin: &Path,
-    binary: &str,
-    experiment: &str,
-    args: &[&str],
-    dir: &Path,
-) -> Vec<Record> {
-    let out = dir.join(format!("{experiment}.jsonl"));
-    let o = std::process::Command::new(bin)
-        .arg(experiment)
-        .args(args)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-    assert!(
-        o.status.success(),
-        "{binary} {experiment} {args:?} failed ({}): {}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let records = read_records(&out);
-    assert!(!records.is_empty(), "{binary} {experiment} wrote no record");
-    for r in &records {
-        assert_record_shape(r, binary, experiment);
-    }
-    records
-}
-
-/// Checks that `<bin> <args>` exits with code 2 and names `flag` on stderr, without a panic.
-pub fn assert_usage_error(bin: &Path, args: &[&str], flag: &str) {
-    let o = std::process::Command::new(bin)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{args:?} should exit 2: {stderr}");
-    assert!(
-        stderr.contains(flag),
-        "{args:?} should name {flag}: {stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
 }

@@ -21,7 +21,11 @@ pub const C1_MAX_OVER_IDEAL: f64 = 1.25;
 /// C1: the sequential makespan must reach at least this share of the sum of the orders.
 pub const C1_MIN_OF_SUM: f64 = 0.90;
 /// C2 and C11: a model that does not speed the work up ("flat") beats the sequential run by this factor at most.
-pub const FLAT_MAX_SPEEDUP: f64 = 1.10;
+/// It sits above the noise of one run's baseline: on the 16-CPU virtual machine
+/// identical ~270 ms sequential runs spread 1.07–1.21× from fastest to slowest
+/// within one sweep (2026-11-23), so a flat model can read up to ~1.2× by luck,
+/// while the least parallel speedup worth the name is ~1.9× on 2 CPUs.
+pub const FLAT_MAX_SPEEDUP: f64 = 1.20;
 /// C3 and C11: a model that scales reaches at least this efficiency (speedup / CPUs).
 pub const C3_MIN_EFFICIENCY: f64 = 0.70;
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use harness::cli::{EchoArgs, LoadgenChoice};
 use harness::cores::{CoreSet, format_cpu_list, set_affinity};
 use harness::rusage::{self, Usage};
-use harness::{Common, Outcome, Session, UsageError, Verdict, limits};
+use harness::{Common, Outcome, Session, UsageError, Verdict, fmt_ns, limits};
 use nix::unistd::Pid;
 
 use crate::child;
@@ -290,6 +290,7 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
                     Some(st) => case.param("status", st.status),
                     None => case,
                 };
+                let case = server.annotate(case);
                 let mut readings = Readings::new((servers.thread_prefixes)(model));
                 // This thread reads the server's counters at the client's
                 // milestones: on the client's CPUs it is not queued behind
@@ -414,7 +415,7 @@ pub fn c12(rows: &[Row], decider: (&str, &str)) -> Option<Verdict> {
             r.served,
             r.connections,
             r.requests_per_s,
-            fmt_latency(r.p99_ns),
+            fmt_ns(r.p99_ns as f64),
             r.threads,
             r.rss_per_connection_bytes / 1024.0
         )
@@ -437,17 +438,6 @@ pub fn c12(rows: &[Row], decider: (&str, &str)) -> Option<Verdict> {
         text.push_str(&format!("; {}", others.join("; ")));
     }
     Some(Verdict::new("C12", holds, text))
-}
-
-fn fmt_latency(ns: u64) -> String {
-    let ns = ns as f64;
-    if ns >= 1e9 {
-        format!("{:.2} s", ns / 1e9)
-    } else if ns >= 1e6 {
-        format!("{:.2} ms", ns / 1e6)
-    } else {
-        format!("{:.0} µs", ns / 1e3)
-    }
 }
 
 #[cfg(test)]

@@ -164,6 +164,12 @@ pub fn is_disconnect(e: &io::Error) -> bool {
     )
 }
 
+/// True for the accept errors after which a server goes on accepting: a
+/// client that gave up before it was accepted, a signal.
+pub fn accept_goes_on(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Interrupted || is_disconnect(e)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use harness::cli::RequestsArgs;
-use harness::{Common, Outcome, Session, Timer, Verdict, hist, limits};
+use harness::{Common, Outcome, Session, Timer, Verdict, fmt_ns, hist, limits};
 use workload::Checksum;
 use workload::message::{self, Message};
 
@@ -56,6 +56,27 @@ pub struct Fetched {
     pub checksum: Checksum,
     /// Threads or tasks that actually started (counted by themselves, at first run).
     pub started: u64,
+}
+
+impl Fetched {
+    /// What a model did: `started` threads or tasks, the `wall` time of all
+    /// requests, and every verified answer as `(digest, latency_ns)`.
+    pub fn new(
+        started: u64,
+        wall: Duration,
+        answers: impl IntoIterator<Item = (u64, u64)>,
+    ) -> Fetched {
+        let mut f = Fetched {
+            wall,
+            started,
+            ..Fetched::default()
+        };
+        for (digest, ns) in answers {
+            f.checksum.add(digest);
+            f.latencies_ns.push(ns);
+        }
+        f
+    }
 }
 
 /// A binary's `requests` models.
@@ -220,11 +241,7 @@ pub fn c5(walls: &[(&str, Expect, f64)], n: u64, delay_ms: f64) -> Verdict {
 }
 
 fn fmt_ms(ms: f64) -> String {
-    if ms >= 1000.0 {
-        format!("{:.2} s", ms / 1e3)
-    } else {
-        format!("{ms:.1} ms")
-    }
+    fmt_ns(ms * 1e6)
 }
 
 #[cfg(test)]

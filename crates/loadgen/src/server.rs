@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use harness::Case;
+
 /// How to start a server model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerCtx {
@@ -35,6 +37,11 @@ pub trait Server: Send {
     /// Stops accepting, closes every connection, joins every thread or task
     /// it started, and reports what it did.
     fn stop(self: Box<Self>) -> anyhow::Result<ServerStats>;
+    /// Adds to a case what its record should say about how this server runs
+    /// (an async runtime's threads and their pinning); nothing by default.
+    fn annotate(&self, case: Case) -> Case {
+        case
+    }
 }
 
 /// What a model's records say about its standing, with a note for people:

@@ -11,6 +11,7 @@ use std::thread;
 use std::time::Duration;
 
 use assert_cmd::Command;
+use harness::testkit::Bin;
 use loadgen::client::{self, LoadResult, LoadSpec};
 use loadgen::requests::fetch_blocking;
 use predicates::prelude::*;
@@ -219,8 +220,5 @@ fn bad_flags_exit_2_naming_the_flag() {
         ),
         (&["delay-server", "--delay-ms", "0"], "--delay-ms"),
     ];
-    let bin = assert_cmd::cargo::cargo_bin("loadgen");
-    for (args, flag) in cases {
-        harness::testkit::assert_usage_error(&bin, args, flag);
-    }
+    Bin::new("loadgen", env!("CARGO_BIN_EXE_loadgen")).assert_usage_errors(cases);
 }

@@ -6,32 +6,22 @@
 
 use std::path::Path;
 
-use assert_cmd::cargo::cargo_bin;
 use conpar_nonblocking_socket::echo::{MODELS, start};
 use conpar_nonblocking_socket::wouldblock::{LatePeer, connected_pair, nonblocking_read};
 use harness::Record;
-use harness::testkit::{assert_usage_error, build_bin, run_experiment};
+use harness::testkit::{Bin, QUICK_NETWORK, build_bin};
 use loadgen::conformance::{self, LARGE_MESSAGE_BYTES};
 
-const QUICK: &[&str] = &[
-    "--cores",
-    "1",
-    "--duration-secs",
-    "0.05",
-    "--warmup-secs",
-    "0.01",
-    "--quiet",
-];
+/// The binary under test.
+const BIN: Bin = Bin::new(
+    "nonblocking-socket",
+    env!("CARGO_BIN_EXE_nonblocking-socket"),
+)
+.quick(QUICK_NETWORK);
 
+/// Runs `experiment` for tens of milliseconds on one core; records checked for shape.
 fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
-    let args: Vec<&str> = QUICK.iter().chain(extra).copied().collect();
-    run_experiment(
-        &cargo_bin("nonblocking-socket"),
-        "nonblocking-socket",
-        experiment,
-        &args,
-        dir,
-    )
+    BIN.run(experiment, extra, dir)
 }
 
 #[test]
@@ -55,8 +45,7 @@ fn every_model_survives_clients_that_vanish_mid_message() {
 
 #[test]
 fn serve_prints_an_address_that_answers_and_stops_on_sigterm() {
-    let bin = cargo_bin("nonblocking-socket");
-    conformance::serve_answers(&bin, "epoll").unwrap();
+    conformance::serve_answers(BIN.path(), "epoll").unwrap();
 }
 
 #[test]
@@ -131,8 +120,5 @@ fn bad_input_exits_2_naming_the_flag() {
         (&["serve", "--model", "kqueue"], "--model"),
         (&["serve", "--model", "epoll", "--cores", "0"], "--cores"),
     ];
-    let bin = cargo_bin("nonblocking-socket");
-    for (args, flag) in cases {
-        assert_usage_error(&bin, args, flag);
-    }
+    BIN.assert_usage_errors(cases);
 }

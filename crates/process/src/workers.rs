@@ -16,8 +16,17 @@
 //! do: left to itself, the scheduler often starts two freshly woken workers
 //! on one CPU and moves one away only milliseconds later, and pinning makes
 //! the placement part of the experiment, not luck.
+//!
+//! When every worker has a CPU of its own, workers wait at the start line
+//! spinning on a flag in a shared page (yielding to anything else runnable on
+//! their CPU) rather than sleeping in `read`, as `thread`'s workers do, so
+//! every CPU is awake at the release: a sleeping vCPU of a virtual machine
+//! sometimes takes the hypervisor milliseconds to wake, and one late worker
+//! costs a static split its whole block. The go pipe still closes, for the
+//! workers that block (more workers than CPUs).
 
 use std::io::{Read, Write};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use harness::cores::pin_round_robin;
@@ -27,6 +36,7 @@ use crate::child::{
     Child, SingleThreaded, close_in_child, fork_child, gather, gather_bytes, pipe, send_words,
     wait_all,
 };
+use crate::shm::SharedCounter;
 
 /// The byte a worker sends when it is at the start line.
 const READY: u8 = b'R';
@@ -45,6 +55,8 @@ pub fn timed_workers<const W: usize>(
 ) -> anyhow::Result<(Vec<[u64; W]>, Duration)> {
     let proof = SingleThreaded::check()?;
     let (go_r, go_w) = pipe()?;
+    let spin = !cpus.is_empty() && n <= cpus.len();
+    let go_flag = SharedCounter::new()?;
     let mut children: Vec<Child> = Vec::with_capacity(n);
     let mut pipes = Vec::with_capacity(n);
     for w in 0..n {
@@ -55,8 +67,14 @@ pub fn timed_workers<const W: usize>(
             // Best effort, as for threads: a CPU taken away meanwhile leaves the worker unpinned.
             let _ = pin_round_robin(cpus, w);
             result_w.write_all(&[READY])?;
-            let mut b = [0u8; 1];
-            anyhow::ensure!((&go_r).read(&mut b)? == 0, "unexpected byte on the go pipe");
+            if spin {
+                while go_flag.get().load(Ordering::Acquire) == 0 {
+                    std::thread::yield_now();
+                }
+            } else {
+                let mut b = [0u8; 1];
+                anyhow::ensure!((&go_r).read(&mut b)? == 0, "unexpected byte on the go pipe");
+            }
             send_words(&mut result_w, f(w))?;
             Ok(())
         })?;
@@ -70,6 +88,7 @@ pub fn timed_workers<const W: usize>(
         "a worker process sent a bad ready byte"
     );
     let start = Instant::now();
+    go_flag.get().store(1, Ordering::Release);
     drop(go_w);
     let results = gather::<W>(&mut children, &pipes)?;
     let elapsed = start.elapsed();

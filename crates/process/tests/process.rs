@@ -20,10 +20,7 @@ use nix::unistd::Pid;
 use predicates::prelude::*;
 
 /// The binary under test.
-const BIN: Bin = Bin {
-    name: "process",
-    path: env!("CARGO_BIN_EXE_process"),
-};
+const BIN: Bin = Bin::new("process", env!("CARGO_BIN_EXE_process"));
 
 /// Runs `experiment` for milliseconds on one core; records checked for shape.
 fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {

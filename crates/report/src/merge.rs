@@ -151,29 +151,33 @@ fn id(r: &harness::Record) -> Id {
 }
 
 /// The parameter names that split otherwise equal series: those with two or
-/// more values among records of the same experiment, binary, model and variant.
+/// more values among records of the same experiment, binary, model, variant
+/// *and core count* (two kitchen runs with 3 and 300 orders at 3 cores).
+/// A parameter that changes only with the core count (a runtime's
+/// `worker_threads`, the CPUs its threads were pinned to) describes how the
+/// same work ran on more cores, so it does not break the series.
 fn work_params(loaded: &[Loaded]) -> BTreeMap<Id, Vec<String>> {
-    let mut values: BTreeMap<Id, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    let mut values: BTreeMap<(Id, u64), BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     for l in loaded {
         let r = &l.record;
-        let slot = values.entry(id(r)).or_default();
+        let slot = values.entry((id(r), l.cores())).or_default();
         for (k, v) in &r.params {
             if !NOT_WORK.contains(&k.as_str()) {
                 slot.entry(k.clone()).or_default().insert(param_text(v));
             }
         }
     }
-    values
-        .into_iter()
-        .map(|(id, params)| {
-            let split = params
-                .into_iter()
-                .filter(|(_, vals)| vals.len() > 1)
-                .map(|(k, _)| k)
-                .collect();
-            (id, split)
-        })
-        .collect()
+    let mut split: BTreeMap<Id, Vec<String>> = BTreeMap::new();
+    for ((id, _), params) in values {
+        let keys = split.entry(id).or_default();
+        for (k, vals) in params {
+            if vals.len() > 1 && !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    split.values_mut().for_each(|k| k.sort());
+    split
 }
 
 /// Merges the records into cases, sorted by series key then cores.

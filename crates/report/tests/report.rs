@@ -280,6 +280,37 @@ fn amdahl_fit_recovers_a_known_serial_fraction() {
 }
 
 #[test]
+fn parameters_that_follow_the_core_count_do_not_break_a_series() {
+    // A runtime records its worker threads and where they were pinned; both
+    // change with --cores, yet it is the same work on more cores.
+    let mut rs: Vec<R> = [1u64, 2, 4]
+        .into_iter()
+        .map(|p| {
+            R::new("coroutine", "cpu", "tokio-multi-thread")
+                .cores(p)
+                .param("worker_threads", p)
+                .param("pinning", format!("CPUs 0-{}", p - 1))
+                .param("tasks", 64)
+                .wall(amdahl_wall(0.0, p), 64)
+        })
+        .collect();
+    let r = Report::new(load(&rs));
+    assert_eq!(r.series.len(), 1, "one series across 1, 2, 4 cores");
+    // Two amounts of work at one core count do split.
+    rs.push(
+        R::new("coroutine", "cpu", "tokio-multi-thread")
+            .cores(4)
+            .param("worker_threads", 4)
+            .param("pinning", "CPUs 0-3")
+            .param("tasks", 128)
+            .wall(amdahl_wall(0.0, 4), 128),
+    );
+    let r = Report::new(load(&rs));
+    assert!(r.cases.iter().any(|c| c.key.work == "tasks=128"));
+    assert!(r.cases.iter().all(|c| !c.key.work.contains("pinning")));
+}
+
+#[test]
 fn the_fit_over_records_recovers_the_serial_fraction_of_their_wall_times() {
     let rs: Vec<R> = [1, 2, 4, 8, 16]
         .into_iter()

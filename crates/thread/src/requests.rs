@@ -49,16 +49,8 @@ pub fn thread_per_request(target: &Target) -> anyhow::Result<Fetched> {
             })
             .collect::<anyhow::Result<Vec<_>>>()
     })?;
-    let mut f = Fetched {
-        wall: start.elapsed(),
-        started: started.load(Ordering::Relaxed),
-        ..Fetched::default()
-    };
-    for (digest, ns) in results {
-        f.checksum.add(digest);
-        f.latencies_ns.push(ns);
-    }
-    Ok(f)
+    let wall = start.elapsed();
+    Ok(Fetched::new(started.load(Ordering::Relaxed), wall, results))
 }
 
 fn fetch(model: &str, target: &Target, _workers: usize) -> anyhow::Result<Fetched> {

@@ -10,10 +10,7 @@ use harness::Record;
 use harness::testkit::{Bin, assert_cpu_work, assert_kitchen_work, models, read_records};
 
 /// The binary under test.
-const BIN: Bin = Bin {
-    name: "thread",
-    path: env!("CARGO_BIN_EXE_thread"),
-};
+const BIN: Bin = Bin::new("thread", env!("CARGO_BIN_EXE_thread"));
 
 /// Runs `experiment` for milliseconds on one core; records checked for shape.
 fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {

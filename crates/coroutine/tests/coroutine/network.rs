@@ -6,25 +6,17 @@
 
 use std::path::Path;
 
-use assert_cmd::cargo::cargo_bin;
 use conpar_coroutine::echo::{MODELS, start};
 use harness::Record;
-use harness::testkit::{assert_usage_error, build_bin, run_experiment};
+use harness::testkit::{Bin, QUICK_NETWORK, build_bin};
 use loadgen::conformance::{self, LARGE_MESSAGE_BYTES};
 
-const QUICK: &[&str] = &[
-    "--cores",
-    "1",
-    "--duration-secs",
-    "0.05",
-    "--warmup-secs",
-    "0.01",
-    "--quiet",
-];
+/// The binary under test, its cases long enough for TCP.
+const BIN: Bin = super::BIN.quick(QUICK_NETWORK);
 
+/// Runs `experiment` for tens of milliseconds on one core; records checked for shape.
 fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
-    let args: Vec<&str> = QUICK.iter().chain(extra).copied().collect();
-    run_experiment(&cargo_bin("coroutine"), "coroutine", experiment, &args, dir)
+    BIN.run(experiment, extra, dir)
 }
 
 #[test]
@@ -45,8 +37,7 @@ fn every_async_server_survives_clients_that_vanish_mid_message() {
 
 #[test]
 fn serve_prints_an_address_that_answers_and_stops_on_sigterm() {
-    let bin = cargo_bin("coroutine");
-    conformance::serve_answers(&bin, "tokio-multi-thread").unwrap();
+    conformance::serve_answers(BIN.path(), "tokio-multi-thread").unwrap();
 }
 
 #[test]
@@ -62,6 +53,9 @@ fn echo_runs_every_async_server_through_the_loadgen_process() {
             r.params.get("status").is_some_and(|v| v == "discontinued"),
             r.model == "async-std"
         );
+        // Each server's runtime, sized and pinned like the other experiments'.
+        assert_eq!(r.params["runtime"], r.model.as_str());
+        assert!(r.params.contains_key("pinning"), "{}", r.model);
     }
     let v = rs.last().unwrap().verdict.as_ref().unwrap();
     assert!(
@@ -112,8 +106,5 @@ fn bad_network_input_exits_2_naming_the_flag() {
         ),
         (&["serve", "--model", "gevent"], "--model"),
     ];
-    let bin = cargo_bin("coroutine");
-    for (args, flag) in cases {
-        assert_usage_error(&bin, args, flag);
-    }
+    BIN.assert_usage_errors(cases);
 }
