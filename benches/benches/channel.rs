@@ -34,15 +34,35 @@ struct Batches {
     iters: u64,
 }
 
+/// Fills and drains an unbounded async-channel `$iters` times, inside an
+/// async fn returning `anyhow::Result` (smol and async-std each re-export
+/// their own version of the crate); evaluates to (sum received, nanoseconds).
+macro_rules! async_channel_batches {
+    ($iters:expr, $($chan:ident)::+) => {{
+        let (tx, rx) = $($chan::)+unbounded::<u64>();
+        let mut sum = 0u64;
+        let t = Timer::start();
+        for _ in 0..$iters {
+            for i in 0..BATCH {
+                tx.send(i).await?;
+            }
+            for _ in 0..BATCH {
+                sum += rx.recv().await?;
+            }
+        }
+        (sum, t.ns())
+    }};
+}
+
 impl Job for Batches {
     type Output = Duration;
 
     async fn run<R: Rt>(self, _rt: R) -> anyhow::Result<Duration> {
-        let mut sum = 0u64;
-        let t = Timer::start();
-        match self.chan {
+        let (sum, ns) = match self.chan {
             Chan::TokioMpsc => {
                 let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+                let mut sum = 0u64;
+                let t = Timer::start();
                 for _ in 0..self.iters {
                     for i in 0..BATCH {
                         tx.send(i)?;
@@ -51,31 +71,11 @@ impl Job for Batches {
                         sum += rx.recv().await.unwrap_or(0);
                     }
                 }
+                (sum, t.ns())
             }
-            Chan::SmolChannel => {
-                let (tx, rx) = smol::channel::unbounded::<u64>();
-                for _ in 0..self.iters {
-                    for i in 0..BATCH {
-                        tx.send(i).await?;
-                    }
-                    for _ in 0..BATCH {
-                        sum += rx.recv().await?;
-                    }
-                }
-            }
-            Chan::AsyncStdChannel => {
-                let (tx, rx) = async_std::channel::unbounded::<u64>();
-                for _ in 0..self.iters {
-                    for i in 0..BATCH {
-                        tx.send(i).await?;
-                    }
-                    for _ in 0..BATCH {
-                        sum += rx.recv().await?;
-                    }
-                }
-            }
-        }
-        let ns = t.ns();
+            Chan::SmolChannel => async_channel_batches!(self.iters, smol::channel),
+            Chan::AsyncStdChannel => async_channel_batches!(self.iters, async_std::channel),
+        };
         anyhow::ensure!(
             black_box(sum) == self.iters * BATCH * (BATCH - 1) / 2,
             "messages were lost"
