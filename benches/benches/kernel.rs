@@ -1,6 +1,7 @@
-//! The CPU kernel's unit: what every CPU experiment is made of (about a
-//! microsecond of dependent integer work). The calibration (`units_per_ms`)
-//! is the inverse of this figure.
+//! The CPU kernel's unit: what every CPU experiment is made of (1024
+//! dependent integer mixing steps; 3.5 µs on a 2-vCPU EPYC VM). The
+//! calibration (`units_per_ms`, best of five trials) is the inverse of this
+//! figure.
 
 use criterion::{BenchmarkId, Throughput};
 

@@ -8,16 +8,35 @@
 //!
 //! Each bench file times the same public primitive that the corresponding
 //! experiment times, so a bench's median and the experiment's p50 can be put
-//! side by side (see the README's "Micro-benchmarks" section).
+//! side by side (see the README's "Micro-benchmarks" section). Async models
+//! run the experiment's own `Job` as a task on the runtime, for exactly the
+//! iterations criterion asks for, and report the sum of the times the job
+//! measured ([`in_runtime`], [`total`]): they are timed from inside the
+//! runtime, never by `block_on` from a foreign thread.
 
-use harness::CoreSet;
+use std::time::Duration;
+
+use conpar_coroutine::rt::{self, Job, Spec};
+use harness::{CoreSet, Schedule};
+use hdrhistogram::Histogram;
 
 /// The environment variable that sets the core count.
 pub const CORES_VAR: &str = "CONPAR_BENCH_CORES";
 
-/// Pins the process as `--cores` would and returns the resolved set.
-/// Call it first in a bench's `main`, before criterion or any runtime starts threads.
+/// Pins the process as `--cores` would, fixes the thread counts the async
+/// runtimes read once from the environment (async-std's, the `blocking`
+/// pool's) to the core count, and returns the resolved set. Call it first in
+/// a bench's `main`, while the process is still single-threaded.
 pub fn setup() -> CoreSet {
+    let set = pin_cores();
+    rt::prepare_cores(&set).expect("cannot size the async runtimes");
+    set
+}
+
+/// Pins the process as `--cores` would (`CONPAR_BENCH_CORES`) and returns the
+/// resolved set; [`setup`] without sizing the runtimes, for a bench that sizes
+/// them itself (with `rt::prepare_cores`, still single-threaded).
+pub fn pin_cores() -> CoreSet {
     let requested = match std::env::var(CORES_VAR) {
         Ok(v) => match v.trim().parse::<u32>() {
             Ok(n) if n > 0 => Some(n),
@@ -60,4 +79,44 @@ pub fn timed_block(iters: u64, mut f: impl FnMut()) -> std::time::Duration {
         f();
     }
     t.elapsed()
+}
+
+/// The sampling schedule of exactly `iters` samples and no warm-up (criterion
+/// does the warming up), for the experiments' own sampling loops.
+pub fn exactly(iters: u64) -> Schedule {
+    Schedule {
+        warmup: Duration::ZERO,
+        duration: Duration::ZERO,
+        min_samples: iters,
+        max_samples: iters,
+    }
+}
+
+/// Builds the runtime `spec` describes, runs `job` as a task on it and returns
+/// the time that `measured` reads from the job's output (measured inside the
+/// task); building and shutting down the runtime stay outside.
+pub fn in_runtime<J: Job>(
+    spec: &Spec,
+    job: J,
+    measured: impl FnOnce(&J::Output) -> Duration,
+) -> Duration {
+    let out = rt::run(spec, job).expect("the benchmarked job failed");
+    measured(&out)
+}
+
+/// The sum of the samples of a histogram (its mean times its count, to its
+/// 3 significant figures): the time of the timed operations alone, as
+/// [`self_timed`] adds it up, without the sampling loop around them.
+pub fn total(h: &Histogram<u64>) -> Duration {
+    Duration::from_nanos((h.mean() * h.len() as f64).round() as u64)
+}
+
+/// The benchmark id's name for a model: async-std's models are marked
+/// `-discontinued` (its maintainers point to smol).
+pub fn model_id(model: &str) -> String {
+    if model.starts_with(rt::ASYNC_STD) {
+        format!("{model}-discontinued")
+    } else {
+        model.to_string()
+    }
 }

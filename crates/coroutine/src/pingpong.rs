@@ -43,7 +43,8 @@ pub const MODELS: &[&str] = &[
     "async-std-socketpair",
 ];
 
-const SOCKETPAIR: &str = "-socketpair";
+/// The suffix of the models whose token goes through a socketpair.
+pub const SOCKETPAIR: &str = "-socketpair";
 const PING: u8 = 1;
 
 /// Round trips through channels or a socketpair for a schedule.

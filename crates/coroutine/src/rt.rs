@@ -105,7 +105,10 @@ pub fn prepare_before_pinning(requested: Option<u32>, oversubscribe: bool) -> an
     prepare_cores(&CoreSet::choose(&allowed, requested, oversubscribe)?)
 }
 
-fn prepare_cores(cores: &CoreSet) -> anyhow::Result<()> {
+/// [`prepare`] for a core set the caller resolved and pinned itself (the
+/// criterion benches, which take no flags). Call it while the process is
+/// single-threaded.
+pub fn prepare_cores(cores: &CoreSet) -> anyhow::Result<()> {
     let threads = harness::cores::thread_count();
     anyhow::ensure!(
         threads.is_none_or(|t| t == 1),
