@@ -108,6 +108,34 @@ impl Expected {
     }
 }
 
+/// What every `cpu` model's case reports once it ran `plan` split among
+/// `workers`: the checksum checked against the work's, one op per task, the
+/// wall time, the speedup and efficiency against this repetition's
+/// `sequential` model, and for `static-split` the best efficiency its blocks
+/// allow. The caller adds its verdict (its baseline's name differs).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the case's numbers, each used once"
+)]
+pub fn cpu_outcome<'a>(
+    expected: &mut Expected,
+    speedups: &mut Speedups<'a>,
+    plan: &TaskPlan,
+    workers: usize,
+    model: &'a str,
+    dist: Dist,
+    sum: Checksum,
+    wall: Duration,
+) -> anyhow::Result<Outcome> {
+    expected.check(model, dist, sum)?;
+    let out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
+    let mut out = speedups.add(model, wall, out);
+    if model == "static-split" {
+        out = out.figure("static_split_bound", plan.static_split_bound(workers));
+    }
+    Ok(out)
+}
+
 /// Fails the run if `model` produced checksum `sum` where the work's is `want`.
 pub fn check_checksum(
     model: &str,

@@ -20,8 +20,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use harness::cli::CpuArgs;
-use harness::work::{Expected, Speedups, Work};
-use harness::{Common, Outcome, Session, verdicts};
+use harness::work::{Expected, Speedups, Work, cpu_outcome};
+use harness::{Common, Session, verdicts};
 use workload::{Checksum, TaskPlan};
 
 use crate::shm::SharedCounter;
@@ -88,12 +88,16 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                     _ => pool(&plan, workers, &s.cores.cpus),
                 }
                 .with_context(|| format!("{model} ({}), rep {}", dist.name(), rep + 1))?;
-                expected.check(model, dist, sum)?;
-                let out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
-                let mut out = speedups.add(model, wall, out);
-                if model == "static-split" {
-                    out = out.figure("static_split_bound", plan.static_split_bound(workers));
-                }
+                let mut out = cpu_outcome(
+                    &mut expected,
+                    &mut speedups,
+                    &plan,
+                    workers,
+                    model,
+                    dist,
+                    sum,
+                    wall,
+                )?;
                 if i + 1 == models.len()
                     && let Some(v) =
                         verdicts::cpu(speedups.measured(), parallelism, dist, "one process")

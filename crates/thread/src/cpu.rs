@@ -17,8 +17,8 @@ use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use harness::cli::CpuArgs;
-use harness::work::{Expected, Speedups, Work};
-use harness::{Common, Outcome, Session, Timer, limits, verdicts};
+use harness::work::{Expected, Speedups, Work, cpu_outcome};
+use harness::{Common, Session, Timer, limits, verdicts};
 use rayon::prelude::*;
 use workload::{Checksum, TaskPlan};
 
@@ -155,12 +155,16 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                     "rayon" => rayon(&plan, &rayon_pool(workers, cpus)?),
                     _ => spawn_per_task(&plan)?,
                 };
-                expected.check(model, dist, sum)?;
-                let out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
-                let mut out = speedups.add(model, wall, out);
-                if model == "static-split" {
-                    out = out.figure("static_split_bound", plan.static_split_bound(workers));
-                }
+                let mut out = cpu_outcome(
+                    &mut expected,
+                    &mut speedups,
+                    &plan,
+                    workers,
+                    model,
+                    dist,
+                    sum,
+                    wall,
+                )?;
                 if i + 1 == models.len()
                     && let Some(v) =
                         verdicts::cpu(speedups.measured(), parallelism, dist, "one thread")
