@@ -24,8 +24,8 @@ use conpar_benches::{model_id, timed_block};
 use criterion::BenchmarkId;
 use harness::CoreSet;
 use harness::cores::pin_current_thread;
-use loadgen::echo::EchoServers;
-use loadgen::server::{Server, ServerCtx};
+use network::echo::EchoServers;
+use network::server::{Server, ServerCtx};
 use workload::Message;
 
 /// Bytes of every request and of its echo (the experiment's default `--message-bytes`).
@@ -92,11 +92,12 @@ fn main() {
         &conpar_coroutine::echo::SERVERS,
     ];
     for servers in binaries {
-        for &model in servers.models {
+        for row in servers.models {
+            let model = row.name;
             let mut running: Option<(Box<dyn Server>, Client)> = None;
             g.bench_function(BenchmarkId::new(servers.binary, model_id(model)), |b| {
                 let (_, client) = running.get_or_insert_with(|| {
-                    let server = (servers.start)(model, &ctx).expect("cannot start the server");
+                    let server = (row.start)(&ctx).expect("cannot start the server");
                     let client = Client::connect(server.addr()).expect("cannot connect");
                     (server, client)
                 });

@@ -27,48 +27,70 @@ use std::thread::{self, JoinHandle};
 use anyhow::Context as _;
 use harness::Common;
 use harness::cli::EchoArgs;
-use loadgen::echo::EchoServers;
 use loadgen::net::{self, ECHO_BUFFER_BYTES};
-use loadgen::server::{Counters, EchoTally, Server, ServerCtx, ServerStats};
+use network::echo::EchoServers;
+use network::server::{
+    AtOnce, Counters, EchoTally, Server, ServerCtx, ServerModel, ServerStats, Threads,
+};
 use nix::sys::socket::{Shutdown, shutdown};
 
 /// The server models, in the order they run (the deciding one last).
-pub const MODELS: &[&str] = &["iterative", "pool", "thread-per-connection"];
+pub const MODELS: &[ServerModel] = &[
+    ServerModel {
+        name: "iterative",
+        start: |ctx| start(Kind::Iterative, ctx),
+        at_once: AtOnce::One,
+        threads: Threads::One,
+        thread_prefixes: &["iterative-"],
+        status: None,
+    },
+    ServerModel {
+        name: "pool",
+        start: |ctx| start(Kind::Pool, ctx),
+        at_once: AtOnce::Workers,
+        threads: Threads::Workers,
+        thread_prefixes: &["pool-"],
+        status: None,
+    },
+    ServerModel {
+        name: "thread-per-connection",
+        start: |ctx| start(Kind::ThreadPerConnection, ctx),
+        at_once: AtOnce::All,
+        threads: Threads::PerConnection,
+        // Connection threads inherit the acceptor's name, "thread-per-connection-0".
+        thread_prefixes: &["thread-per-connection-"],
+        status: None,
+    },
+];
 
 /// The `echo` experiment's view of these models.
 pub const SERVERS: EchoServers = EchoServers {
     binary: "blocking-io",
     models: MODELS,
-    start,
-    serves_at_once,
-    threads_for,
     decider: (
         "thread-per-connection",
         "blocking sockets, a thread per connection",
     ),
-    status: |_| None,
-    // Connection threads inherit the acceptor's name, "thread-per-connection-0".
-    thread_prefixes: |m| match m {
-        "iterative" => &["iterative-"],
-        "pool" => &["pool-"],
-        _ => &["thread-per-connection-"],
-    },
 };
 
-/// Connections served at once: one, a pool's worth, or all.
-pub fn serves_at_once(model: &str, workers: usize) -> Option<usize> {
-    match model {
-        "iterative" => Some(1),
-        "pool" => Some(workers),
-        _ => None,
-    }
+/// How a blocking server gets its concurrency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One thread, one connection at a time.
+    Iterative,
+    /// A fixed pool of threads, one connection each at a time.
+    Pool,
+    /// An acceptor that starts a thread per connection.
+    ThreadPerConnection,
 }
 
-fn threads_for(model: &str, connections: usize, workers: usize) -> usize {
-    match model {
-        "iterative" => 1,
-        "pool" => workers,
-        _ => connections + 1,
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Iterative => "iterative",
+            Kind::Pool => "pool",
+            Kind::ThreadPerConnection => "thread-per-connection",
+        }
     }
 }
 
@@ -225,17 +247,17 @@ fn accept_and_spawn(listener: &TcpListener, live: &Arc<Live>, counters: &Arc<Cou
     }
 }
 
-/// Starts server model `model`.
-pub fn start(model: &str, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
+/// Starts a server of `kind`.
+pub fn start(kind: Kind, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
+    let model = kind.name();
     let listener = Arc::new(net::bind_listener(ctx.port, false)?);
     let addr = listener.local_addr()?;
     let live = Live::new();
     let counters = Counters::new();
     let mut threads = Vec::new();
-    let n = match model {
-        "iterative" | "thread-per-connection" => 1,
-        "pool" => ctx.workers,
-        other => anyhow::bail!("unknown blocking-io server model {other}"),
+    let n = match kind {
+        Kind::Iterative | Kind::ThreadPerConnection => 1,
+        Kind::Pool => ctx.workers,
     };
     for k in 0..n {
         let (l, lv, c) = (
@@ -243,7 +265,7 @@ pub fn start(model: &str, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
             Arc::clone(&live),
             Arc::clone(&counters),
         );
-        let spawn_per_connection = model == "thread-per-connection";
+        let spawn_per_connection = kind == Kind::ThreadPerConnection;
         let h = thread::Builder::new()
             .name(format!("{model}-{k}"))
             .spawn(move || {
@@ -267,5 +289,5 @@ pub fn start(model: &str, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
 
 /// `blocking-io echo`.
 pub fn run(common: &Common, args: &EchoArgs) -> anyhow::Result<()> {
-    loadgen::echo::run(&SERVERS, common, args)
+    network::echo::run(&SERVERS, common, args)
 }

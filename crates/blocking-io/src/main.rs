@@ -56,8 +56,6 @@ fn run() -> anyhow::Result<()> {
     match Cli::parse().experiment {
         Experiment::Echo { common, args } => exp::echo::run(&common, &args),
         Experiment::Requests { common, args } => exp::requests::run(&common, &args),
-        Experiment::Serve { args } => {
-            loadgen::serve::run("blocking-io", exp::echo::MODELS, exp::echo::start, &args)
-        }
+        Experiment::Serve { args } => network::serve::run("blocking-io", exp::echo::MODELS, &args),
     }
 }

@@ -6,18 +6,18 @@ use std::time::Instant;
 
 use harness::Common;
 use harness::cli::RequestsArgs;
-use loadgen::requests::{Expect, Fetched, RequestModels, Target, fetch_blocking};
+use network::requests::{Expect, Fetched, RequestModel, RequestModels, Target, fetch_blocking};
 
-/// The models of this experiment.
-pub const MODELS: &[(&str, Expect)] = &[("sequential", Expect::Waits)];
-
-/// The `requests` experiment's view of these models.
+/// The `requests` experiment's view of this binary's one model.
 pub const REQUESTS: RequestModels = RequestModels {
     binary: "blocking-io",
-    models: MODELS,
-    fetch,
-    threads_for: |_, _| 1,
-    status: |_| None,
+    models: &[RequestModel {
+        name: "sequential",
+        expect: Expect::Waits,
+        fetch: |target, _| sequential(target),
+        threads_for: |_| 1,
+        status: None,
+    }],
 };
 
 /// Every request of `target`, one after another on this thread.
@@ -29,14 +29,7 @@ pub fn sequential(target: &Target) -> anyhow::Result<Fetched> {
     Ok(Fetched::new(1, start.elapsed(), answers))
 }
 
-fn fetch(model: &str, target: &Target, _workers: usize) -> anyhow::Result<Fetched> {
-    match model {
-        "sequential" => sequential(target),
-        other => anyhow::bail!("unknown requests model {other}"),
-    }
-}
-
 /// `blocking-io requests`.
 pub fn run(common: &Common, args: &RequestsArgs) -> anyhow::Result<()> {
-    loadgen::requests::run(&REQUESTS, common, args)
+    network::requests::run(&REQUESTS, common, args)
 }

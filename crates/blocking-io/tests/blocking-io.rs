@@ -6,10 +6,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use conpar_blocking_io::echo::{MODELS, start};
+use conpar_blocking_io::echo::MODELS;
 use harness::Record;
 use harness::testkit::{Bin, QUICK_NETWORK, build_bin};
-use loadgen::conformance::{self, LARGE_MESSAGE_BYTES};
+use network::conformance::{self, LARGE_MESSAGE_BYTES};
 
 /// The binary under test.
 const BIN: Bin = Bin::new("blocking-io", env!("CARGO_BIN_EXE_blocking-io")).quick(QUICK_NETWORK);
@@ -21,19 +21,23 @@ fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
 
 #[test]
 fn every_model_echoes_exactly_even_past_the_socket_buffer() {
-    for &model in MODELS {
-        conformance::echo_exactly(start, model, 2, 1, LARGE_MESSAGE_BYTES).unwrap();
-        conformance::echo_exactly(start, model, 2, 1, 24).unwrap();
+    for model in MODELS {
+        conformance::echo_exactly(model, 2, 1, LARGE_MESSAGE_BYTES).unwrap();
+        conformance::echo_exactly(model, 2, 1, 24).unwrap();
     }
     // Only thread-per-connection serves more connections than it has workers.
-    let (r, _) = conformance::echo_exactly(start, "thread-per-connection", 1, 5, 100).unwrap();
+    let per_connection = MODELS
+        .iter()
+        .find(|m| m.name == "thread-per-connection")
+        .unwrap();
+    let (r, _) = conformance::echo_exactly(per_connection, 1, 5, 100).unwrap();
     assert_eq!(r.connections_served, 5);
 }
 
 #[test]
 fn every_model_survives_clients_that_vanish_mid_message() {
-    for &model in MODELS {
-        conformance::survives_disconnects(start, model, 2).unwrap();
+    for model in MODELS {
+        conformance::survives_disconnects(model, 2).unwrap();
     }
 }
 
@@ -50,7 +54,7 @@ fn echo_runs_every_model_through_the_loadgen_process() {
     let rs = run("echo", &["--connections", "1,3"], dir.path());
     assert_eq!(rs.len(), 6);
     let models: BTreeSet<_> = rs.iter().map(|r| r.model.as_str()).collect();
-    assert_eq!(models, MODELS.iter().copied().collect());
+    assert_eq!(models, MODELS.iter().map(|m| m.name).collect());
     for r in &rs {
         let c = r.param_u64("connections").unwrap();
         assert_eq!(r.params["loadgen"], "process");
@@ -76,7 +80,7 @@ fn echo_runs_every_model_through_the_loadgen_process() {
     }
     let verdicts: Vec<_> = rs.iter().filter_map(|r| r.verdict.as_ref()).collect();
     assert_eq!(verdicts.len(), 2, "one C12 verdict per connection count");
-    assert!(verdicts.iter().all(|v| v.claim == "C12"));
+    assert!(verdicts.iter().all(|v| v.claim.id() == "C12"));
     assert_eq!(
         rs[2].verdict.as_ref(),
         verdicts.first().copied(),
@@ -123,13 +127,13 @@ fn requests_runs_sequentially_and_decides_c5() {
     );
     let r = &rs[0];
     assert_eq!((r.model.as_str(), r.ops), ("sequential", 3));
-    let want = loadgen::requests::expected_checksum(3).hex();
+    let want = network::requests::expected_checksum(3).hex();
     assert_eq!(r.checksum.as_deref(), Some(want.as_str()));
     assert!(
         r.wall_ns >= 15_000_000,
         "three waits of 5 ms, one after another"
     );
-    assert_eq!(r.verdict.as_ref().unwrap().claim, "C5");
+    assert_eq!(r.verdict.as_ref().unwrap().claim.id(), "C5");
 }
 
 #[test]

@@ -26,9 +26,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use harness::claims::{c2, c3};
 use harness::cli::CpuArgs;
 use harness::work::{Expected, Speedups, Work};
-use harness::{Common, Outcome, Session, Timer, Verdict, verdicts};
+use harness::{Common, Outcome, Session, Timer, Verdict};
 use workload::{Checksum, Dist, TaskPlan};
 
 use crate::rt::{self, Job, Kind, Rt, Spec, ThreadsSeen, thread_tag};
@@ -193,14 +194,14 @@ fn verdict(
 ) -> Option<Verdict> {
     if parallelism == 1 {
         return if last {
-            verdicts::c2(speedups.measured(), 1, dist, BASELINE)
+            c2::verdict(speedups.measured(), 1, dist.name(), BASELINE)
         } else {
             None
         };
     }
     if model == rt::TOKIO_CURRENT {
         let x = speedups.of(model)?;
-        return verdicts::c2(&[(model, x)], parallelism, dist, BASELINE);
+        return c2::verdict(&[(model, x)], parallelism, dist.name(), BASELINE);
     }
     if !last {
         return None;
@@ -211,7 +212,7 @@ fn verdict(
         .copied()
         .filter(|(m, _)| *m != rt::TOKIO_CURRENT)
         .collect();
-    verdicts::c3(&parallel, parallelism, dist, BASELINE)
+    c3::verdict(&parallel, parallelism, dist.name(), BASELINE)
 }
 
 /// What the verdicts call the sequential model.
@@ -250,16 +251,16 @@ mod tests {
     fn verdicts_are_c2_for_one_thread_and_c3_for_many() {
         let d = speedups(&[("smol", 0.97)]);
         let v = verdict(&d, "smol", 1, Dist::Balanced, true).unwrap();
-        assert_eq!((v.claim.as_str(), v.holds), ("C2", true));
+        assert_eq!((v.claim.id(), v.holds), ("C2", true));
         assert!(verdict(&d, "smol", 1, Dist::Balanced, false).is_none());
 
         let d = speedups(&[(rt::TOKIO_CURRENT, 0.99)]);
         let v = verdict(&d, rt::TOKIO_CURRENT, 4, Dist::Skewed, false).unwrap();
-        assert_eq!((v.claim.as_str(), v.holds), ("C2", true));
+        assert_eq!((v.claim.id(), v.holds), ("C2", true));
 
         let d = speedups(&[(rt::TOKIO_CURRENT, 0.99), ("tokio-multi-thread", 3.6)]);
         let v = verdict(&d, "tokio-multi-thread", 4, Dist::Balanced, true).unwrap();
-        assert_eq!((v.claim.as_str(), v.holds), ("C3", true));
+        assert_eq!((v.claim.id(), v.holds), ("C3", true));
         assert!(v.text.contains("tokio-multi-thread"), "{}", v.text);
         assert!(
             !v.text.contains(rt::TOKIO_CURRENT),

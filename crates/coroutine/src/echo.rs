@@ -30,36 +30,60 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use harness::cli::{EchoArgs, ServeArgs};
 use harness::{Case, Common};
-use loadgen::echo::EchoServers;
 use loadgen::net::{self, ECHO_BUFFER_BYTES};
-use loadgen::server::{Counters, EchoTally, Server, ServerCtx, ServerStats};
+use network::echo::EchoServers;
+use network::server::{
+    AtOnce, Counters, EchoTally, Server, ServerCtx, ServerModel, ServerStats, Threads,
+};
 use smol::channel::{Receiver, Sender};
 use smol::future;
 
 use crate::rt::{self, ASYNC_STD_STATUS, Job, Kind, Rt, Spec, TcpConn};
 
 /// The server models, in the order they run (`tokio-current-thread` decides
-/// C12): one per runtime.
-pub const MODELS: &[&str] = rt::RUNTIMES;
+/// C12): one per runtime. Thread names as `/proc` shows them; "async-io" is
+/// the reactor thread smol and async-std share.
+pub const MODELS: &[ServerModel] = &[
+    ServerModel {
+        name: rt::TOKIO_CURRENT,
+        start: |ctx| start(Kind::TokioCurrentThread, ctx),
+        at_once: AtOnce::All,
+        threads: Threads::One,
+        thread_prefixes: &[rt::TOKIO_CURRENT],
+        status: None,
+    },
+    ServerModel {
+        name: rt::TOKIO_MULTI,
+        start: |ctx| start(Kind::TokioMultiThread, ctx),
+        at_once: AtOnce::All,
+        threads: Threads::Workers,
+        thread_prefixes: &["tokio-rt-worker"],
+        status: None,
+    },
+    ServerModel {
+        name: rt::SMOL,
+        start: |ctx| start(Kind::Smol, ctx),
+        at_once: AtOnce::All,
+        threads: Threads::Workers,
+        thread_prefixes: &["smol-", "async-io"],
+        status: None,
+    },
+    #[cfg(feature = "async-std")]
+    ServerModel {
+        name: rt::ASYNC_STD,
+        start: |ctx| start(Kind::AsyncStd, ctx),
+        at_once: AtOnce::All,
+        threads: Threads::Workers,
+        thread_prefixes: &["async-std/runtime", "async-io"],
+        status: Some(ASYNC_STD_STATUS),
+    },
+];
 
 /// The `echo` experiment's view of these models.
 pub const SERVERS: EchoServers = EchoServers {
     binary: "coroutine",
     models: MODELS,
-    start,
-    serves_at_once: |_, _| None,
-    threads_for: |m, _, workers| {
-        if m == rt::TOKIO_CURRENT { 1 } else { workers }
-    },
     decider: (rt::TOKIO_CURRENT, "async tasks, one tokio thread"),
-    status: |m| (m == rt::ASYNC_STD).then_some(ASYNC_STD_STATUS),
-    // As /proc shows them; "async-io" is the reactor thread smol and async-std share.
-    thread_prefixes: |m| match m {
-        rt::TOKIO_CURRENT => &[rt::TOKIO_CURRENT],
-        rt::TOKIO_MULTI => &["tokio-rt-worker"],
-        rt::SMOL => &["smol-", "async-io"],
-        _ => &["async-std/runtime", "async-io"],
-    },
 };
 
 /// How long stopping waits for connection tasks to end.
@@ -179,12 +203,10 @@ impl Server for AsyncServer {
     }
 }
 
-/// Starts server model `model`: the runtime of that name with `ctx.workers`
-/// executor threads, thread i pinned to the i-th CPU of `ctx.cpus`.
-pub fn start(model: &str, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
-    let kind = Kind::of_model(model)
-        .filter(|k| k.name() == model)
-        .with_context(|| format!("unknown coroutine server model {model}"))?;
+/// Starts a server on runtime `kind` with `ctx.workers` executor threads,
+/// thread i pinned to the i-th CPU of `ctx.cpus`.
+pub fn start(kind: Kind, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
+    let model = kind.name();
     let spec = Spec::spread_on(kind, ctx.workers, &ctx.cpus);
     let listener = net::bind_listener(ctx.port, false)?;
     listener.set_nonblocking(true)?;
@@ -229,11 +251,11 @@ pub fn start(model: &str, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
 /// `coroutine echo`.
 pub fn run(common: &Common, args: &EchoArgs) -> anyhow::Result<()> {
     rt::prepare_before_pinning(common.cores, common.oversubscribe)?;
-    loadgen::echo::run(&SERVERS, common, args)
+    network::echo::run(&SERVERS, common, args)
 }
 
 /// `coroutine serve`.
 pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     rt::prepare_before_pinning(args.cores, args.oversubscribe)?;
-    loadgen::serve::run("coroutine", MODELS, start, args)
+    network::serve::run("coroutine", MODELS, args)
 }

@@ -23,9 +23,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use harness::claims::c4;
 use harness::cli::KitchenArgs;
 use harness::kitchen::{self, wait_blocking};
-use harness::{Common, Session, verdicts};
+use harness::{Common, Session};
 use workload::{Action, Checksum, KitchenPlan};
 
 use crate::rt::{self, Job, Kind, Rt, Spec, ThreadsSeen, thread_tag};
@@ -215,7 +216,7 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
 
 /// The models C4 compares: tasks on N workers (both at once), blocking waits
 /// on N workers (parallel only), tasks on one thread (concurrent only).
-const C4_MODELS: verdicts::C4Models<'static> = verdicts::C4Models {
+const C4_MODELS: c4::Models<'static> = c4::Models {
     both: rt::TOKIO_MULTI,
     parallel_only: PARALLEL_ONLY,
     concurrent_only: rt::TOKIO_CURRENT,

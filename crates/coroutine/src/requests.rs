@@ -22,49 +22,51 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use harness::Common;
+use harness::Timer;
 use harness::cli::RequestsArgs;
-use harness::{Timer, UsageError};
-use loadgen::requests::{Expect, Fetched, RequestModels, Target};
+use network::requests::{Expect, Fetched, RequestModel, RequestModels, Target};
 use workload::Message;
 
 use crate::rt::{self, ASYNC_STD_STATUS, Job, Kind, Rt, Spec, TcpConn as _};
 
 /// The models of this experiment, with what C5 expects of each.
-#[cfg(feature = "async-std")]
-pub const MODELS: &[(&str, Expect)] = &[
-    ("tokio-sequential", Expect::Waits),
-    ("tokio-concurrent", Expect::Overlaps),
-    ("smol-concurrent", Expect::Overlaps),
-    ("async-std-concurrent", Expect::Overlaps),
-];
-/// The models of this experiment, with what C5 expects of each.
-#[cfg(not(feature = "async-std"))]
-pub const MODELS: &[(&str, Expect)] = &[
-    ("tokio-sequential", Expect::Waits),
-    ("tokio-concurrent", Expect::Overlaps),
-    ("smol-concurrent", Expect::Overlaps),
+pub const MODELS: &[RequestModel] = &[
+    RequestModel {
+        name: "tokio-sequential",
+        expect: Expect::Waits,
+        fetch: |t, workers| fetch(Kind::TokioCurrentThread, false, t, workers),
+        threads_for: |_| 0,
+        status: None,
+    },
+    RequestModel {
+        name: "tokio-concurrent",
+        expect: Expect::Overlaps,
+        fetch: |t, workers| fetch(Kind::TokioMultiThread, true, t, workers),
+        threads_for: |_| 0,
+        status: None,
+    },
+    RequestModel {
+        name: "smol-concurrent",
+        expect: Expect::Overlaps,
+        fetch: |t, workers| fetch(Kind::Smol, true, t, workers),
+        threads_for: |_| 0,
+        status: None,
+    },
+    #[cfg(feature = "async-std")]
+    RequestModel {
+        name: "async-std-concurrent",
+        expect: Expect::Overlaps,
+        fetch: |t, workers| fetch(Kind::AsyncStd, true, t, workers),
+        threads_for: |_| 0,
+        status: Some(ASYNC_STD_STATUS),
+    },
 ];
 
 /// The `requests` experiment's view of these models.
 pub const REQUESTS: RequestModels = RequestModels {
     binary: "coroutine",
     models: MODELS,
-    fetch,
-    threads_for: |_, _| 0,
-    status: |m| (m == "async-std-concurrent").then_some(ASYNC_STD_STATUS),
 };
-
-/// The runtime a model runs on, and whether it starts a task per request.
-fn runtime_of(model: &str) -> Option<(Kind, bool)> {
-    match model {
-        "tokio-sequential" => Some((Kind::TokioCurrentThread, false)),
-        "tokio-concurrent" => Some((Kind::TokioMultiThread, true)),
-        "smol-concurrent" => Some((Kind::Smol, true)),
-        #[cfg(feature = "async-std")]
-        "async-std-concurrent" => Some((Kind::AsyncStd, true)),
-        _ => None,
-    }
-}
 
 /// One request on runtime `R`: connect, send request `id`, read and verify
 /// the answer. Returns its digest and its latency in nanoseconds.
@@ -144,11 +146,10 @@ fn answered(
     ))
 }
 
-/// Runs every request of `target` with `model` on its runtime of `workers`
-/// executor threads (tokio-sequential: one, by design).
-fn fetch(model: &str, target: &Target, workers: usize) -> anyhow::Result<Fetched> {
-    let (kind, concurrent) =
-        runtime_of(model).ok_or_else(|| UsageError(format!("unknown requests model {model}")))?;
+/// Runs every request of `target` on a runtime of `kind` with `workers`
+/// executor threads (tokio's current_thread: one, by design), a task per
+/// request if `concurrent`.
+fn fetch(kind: Kind, concurrent: bool, target: &Target, workers: usize) -> anyhow::Result<Fetched> {
     let job = Requests {
         target: target.clone(),
         concurrent,
@@ -159,5 +160,5 @@ fn fetch(model: &str, target: &Target, workers: usize) -> anyhow::Result<Fetched
 /// `coroutine requests`.
 pub fn run(common: &Common, args: &RequestsArgs) -> anyhow::Result<()> {
     rt::prepare_before_pinning(common.cores, common.oversubscribe)?;
-    loadgen::requests::run(&REQUESTS, common, args)
+    network::requests::run(&REQUESTS, common, args)
 }

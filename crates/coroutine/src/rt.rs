@@ -41,8 +41,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use harness::cores::{CoreSet, pin_current_thread, set_affinity};
+use harness::model::ModelStatus;
 use harness::{Case, Session};
-use loadgen::server::ModelStatus;
 use nix::unistd::Pid;
 
 /// tokio's single-threaded scheduler.

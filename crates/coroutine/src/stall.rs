@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
+use harness::claims::c6;
 use harness::{Common, Outcome, Schedule, Session, Verdict, hist};
 use hdrhistogram::Histogram;
 
@@ -224,11 +225,8 @@ pub fn run(common: &Common, args: &StallArgs) -> anyhow::Result<()> {
     s.finish()
 }
 
-/// C6 for one runtime: the blocking sleep stalls the heartbeat (p99 at least
-/// half the blocked time) while neither non-blocking call does (their p99 at
-/// most a quarter of the blocking one's). The bound is relative because a
-/// runtime's timer has its own floor: tokio's wheel ticks in whole
-/// milliseconds, so its heartbeat is 1–2 ms late even when nothing blocks.
+/// C6 for one runtime from the heartbeat's p99 beside each blocker, `None`
+/// until all three ran.
 pub fn c6(
     p99s: &[(Blocker, u64)],
     block: Duration,
@@ -236,25 +234,12 @@ pub fn c6(
     model: &str,
 ) -> Option<Verdict> {
     let get = |b: Blocker| p99s.iter().find(|p| p.0 == b).map(|p| p.1);
-    let blocking = get(Blocker::BlockingSleep)?;
-    let asleep = get(Blocker::AsyncSleep)?;
-    let pool = get(Blocker::SpawnBlocking)?;
-    let stalled = blocking >= block.as_nanos() as u64 / 2;
-    let free = asleep.max(pool) <= blocking / 4;
-    let ms = |ns: u64| ns as f64 / 1e6;
-    Some(Verdict::new(
-        "C6",
-        stalled && free,
-        format!(
-            "{model} on {threads} thread(s): a {} ms std::thread::sleep inside a task made the 1 ms heartbeat late by p99 {:.2} ms, \
-             while an async sleep left it at p99 {:.2} ms and spawn_blocking at p99 {:.2} ms \
-             (stalled: at least half the block; not stalled: at most a quarter of that)",
-            block.as_millis(),
-            ms(blocking),
-            ms(asleep),
-            ms(pool),
-        ),
-    ))
+    let p99 = c6::Stall {
+        blocking_sleep: get(Blocker::BlockingSleep)?,
+        async_sleep: get(Blocker::AsyncSleep)?,
+        spawn_blocking: get(Blocker::SpawnBlocking)?,
+    };
+    Some(c6::stall(p99, block, threads, model))
 }
 
 #[cfg(test)]
@@ -262,7 +247,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn c6_needs_a_stall_and_two_free_runs() {
+    fn c6_needs_all_three_blockers() {
         let block = Duration::from_millis(20);
         let p = [
             (Blocker::AsyncSleep, 1_100_000),
@@ -270,21 +255,6 @@ mod tests {
             (Blocker::BlockingSleep, 19_000_000),
         ];
         assert!(c6(&p, block, 1, "smol").unwrap().holds);
-        let p = [
-            (Blocker::AsyncSleep, 1_100_000),
-            (Blocker::SpawnBlocking, 1_200_000),
-            (Blocker::BlockingSleep, 1_300_000),
-        ];
-        assert!(!c6(&p, block, 1, "smol").unwrap().holds, "no stall");
-        let p = [
-            (Blocker::AsyncSleep, 1_100_000),
-            (Blocker::SpawnBlocking, 9_000_000),
-            (Blocker::BlockingSleep, 21_000_000),
-        ];
-        assert!(
-            !c6(&p, block, 1, "smol").unwrap().holds,
-            "spawn_blocking stalled too"
-        );
         assert!(c6(&p[..2], block, 1, "smol").is_none());
     }
 }

@@ -116,7 +116,7 @@ fn cpu_models_all_do_the_workloads_work() {
     assert_eq!(models(&rs).len(), runtimes().len() + 2);
     assert_cpu_work(&rs, 16, 64, 42);
     let v: Vec<_> = rs.iter().filter_map(|r| r.verdict.as_ref()).collect();
-    assert!(v.iter().all(|v| v.claim == "C2"), "{v:?}");
+    assert!(v.iter().all(|v| v.claim.id() == "C2"), "{v:?}");
     assert_eq!(v.len(), 2, "one C2 verdict per distribution on one CPU");
 }
 
@@ -159,7 +159,7 @@ fn kitchen_cooks_every_order_and_decides_c1() {
     assert_kitchen_work(&rs, 3, 5.0, 42);
     let v: Vec<_> = rs.iter().filter_map(|r| r.verdict.as_ref()).collect();
     assert_eq!(v.len(), 1);
-    assert_eq!(v[0].claim, "C1");
+    assert_eq!(v[0].claim.id(), "C1");
 }
 
 #[test]
@@ -182,7 +182,7 @@ fn stall_measures_every_blocker_and_decides_c6() {
     // One thread each on --cores 1: both runtimes decide C6.
     let v: Vec<_> = rs.iter().filter_map(|r| r.verdict.as_ref()).collect();
     assert_eq!(v.len(), 2);
-    assert!(v.iter().all(|v| v.claim == "C6"));
+    assert!(v.iter().all(|v| v.claim.id() == "C6"));
 }
 
 #[test]

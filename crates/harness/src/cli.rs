@@ -111,15 +111,7 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
     }
 }
 
-/// Formats a byte count the way [`parse_bytes`] reads it back (`64KiB`).
-pub fn format_bytes(b: u64) -> String {
-    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if b >= 1 << shift && b.is_multiple_of(1 << shift) {
-            return format!("{}{unit}", b >> shift);
-        }
-    }
-    format!("{b}B")
-}
+pub use record::fmt::fmt_size as format_bytes;
 
 /// Which task-size distributions to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use workload::{Checksum, KitchenPlan};
 
-use crate::hist;
-use crate::record::Verdict;
+use record::claims::c1::{self, KitchenBounds};
+use record::claims::c4;
+use record::{Verdict, hist};
+
 use crate::session::Outcome;
-use crate::verdicts::{self, C4Models, KitchenBounds};
 
 /// What a model produced: the prep checksum, each order's completion time
 /// since the start, and the makespan.
@@ -62,30 +63,29 @@ pub fn bounds(plan: &KitchenPlan) -> KitchenBounds {
 
 /// The verdict the case of `model` decides, from the makespans of this
 /// repetition so far: C1 when `model` is the concurrent model confined to one
-/// CPU (`concurrent_on_one_cpu`), C4 when it is `c4.both` on more than one.
+/// CPU (`concurrent_on_one_cpu`), C4 when it is `models.both` on more than one.
 pub fn verdict(
     makespans: &[(&str, f64)],
     model: &str,
     plan: &KitchenPlan,
     parallelism: usize,
     concurrent_on_one_cpu: bool,
-    c4: Option<C4Models<'_>>,
+    models: Option<c4::Models<'_>>,
 ) -> Option<Verdict> {
     if concurrent_on_one_cpu {
-        return verdicts::c1(makespans, model, &bounds(plan));
+        return c1::verdict(makespans, model, &bounds(plan));
     }
-    let c4 = c4.filter(|m| m.both == model && parallelism > 1)?;
-    // C4 is about orders that need more than one CPU: with a few orders the
-    // waiting hides all the prep on one CPU (the best possible makespan is the
-    // longest order on 1 CPU and on N alike), the models differ by noise, and
-    // the case decides nothing.
-    if plan.ideal_makespan_ms(1) < verdicts::C4_MIN_CPU_BOUND * plan.ideal_makespan_ms(parallelism)
-    {
+    let models = models.filter(|m| m.both == model && parallelism > 1)?;
+    // C4 is about orders that need more than one CPU (see `c4::MIN_CPU_BOUND`).
+    if !c4::decides(
+        plan.ideal_makespan_ms(1),
+        plan.ideal_makespan_ms(parallelism),
+    ) {
         return None;
     }
-    verdicts::c4(
+    c4::verdict(
         makespans,
-        c4,
+        models,
         parallelism,
         plan.ideal_makespan_ms(parallelism),
     )
@@ -136,7 +136,7 @@ impl Cooked {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verdicts;
+    use record::Claim;
 
     #[test]
     fn sequential_cooks_every_order() {
@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn the_concurrent_model_on_one_cpu_decides_c1_and_both_on_more_decides_c4() {
         let plan = KitchenPlan::new(3, 5.0, 1);
-        let m = C4Models {
+        let m = c4::Models {
             both: "b",
             parallel_only: "p",
             concurrent_only: "c",
@@ -207,7 +207,7 @@ mod tests {
             ("b", 55.0),
         ];
         let v = verdict(&walls, "c", &plan, 2, true, Some(m)).unwrap();
-        assert_eq!((v.claim.as_str(), v.holds), ("C1", true));
+        assert_eq!((v.claim, v.holds), (Claim::C1, true));
         assert!(
             verdict(&walls, "b", &plan, 2, false, Some(m)).is_none(),
             "three orders fit one CPU: C4 is not decided by them"
@@ -216,7 +216,7 @@ mod tests {
         let busy = KitchenPlan::new(300, 5.0, 1);
         let walls = [("p", 4200.0), ("c", 1000.0), ("b", 380.0)];
         let v = verdict(&walls, "b", &busy, 3, false, Some(m)).unwrap();
-        assert_eq!((v.claim.as_str(), v.holds), ("C4", true));
+        assert_eq!((v.claim, v.holds), (Claim::C4, true));
         assert!(
             verdict(&walls, "b", &busy, 1, false, Some(m)).is_none(),
             "C4 needs 2 CPUs"
@@ -229,13 +229,13 @@ mod tests {
     fn c1_reads_the_plans_bounds() {
         let plan = KitchenPlan::new(3, 5.0, 1);
         let k = bounds(&plan);
-        let v = verdicts::c1(
+        let v = c1::verdict(
             &[("sequential", 126.0), ("thread-per-order", 53.0)],
             "thread-per-order",
             &k,
         );
         assert!(v.unwrap().holds);
-        let v = verdicts::c1(
+        let v = c1::verdict(
             &[("sequential", 126.0), ("thread-per-order", 120.0)],
             "thread-per-order",
             &k,

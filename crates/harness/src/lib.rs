@@ -8,7 +8,9 @@
 //! overhead, and from then on turns each measured case into a [`Record`].
 //!
 //! The concept crates supply only what differs between models: how to start,
-//! switch or reap their unit. They never aggregate; `report` does.
+//! switch or reap their unit. They never aggregate; `report` does. What a
+//! record is, and the rules of the claims, live in the `record` crate, which
+//! this one re-exports ([`Record`], [`claims`], [`hist`]).
 //!
 //! This crate starts no async runtime and no background thread (the progress
 //! display has no tick thread), so a binary may still `fork` after opening a
@@ -18,28 +20,27 @@ pub mod calibrate;
 pub mod cli;
 pub mod cores;
 pub mod guard;
-pub mod hist;
 pub mod kitchen;
 pub mod limits;
 pub mod machine;
+pub mod model;
 pub mod placement;
-pub mod record;
 pub mod rusage;
 pub mod sample;
 mod session;
 pub mod sink;
-pub mod stats;
 pub mod testkit;
 mod ui;
-pub mod verdicts;
 pub mod work;
 
 pub use cli::Common;
 pub use cores::CoreSet;
+pub use model::Model;
 pub use placement::Placement;
-pub use record::{Latency, Record, SCHEMA, Verdict};
+pub use record::claims::{self, Claim};
+pub use record::{Latency, Record, SCHEMA, Verdict, hist, stats};
 pub use sample::{Schedule, Timer};
-pub use session::{Case, Outcome, Session};
+pub use session::{Case, Outcome, Session, select};
 pub use ui::{fmt_ns, fmt_si};
 
 use std::process::ExitCode;

@@ -22,13 +22,14 @@ use workload::Checksum;
 use crate::cli::{CalibrationArgs, Common, PlacementChoice};
 use crate::cores::CoreSet;
 use crate::machine::Machine;
+use crate::model::Model;
 use crate::placement::Placement;
-use crate::record::{CtxSwitches, Latency, Record, SCHEMA, Verdict};
 use crate::rusage::{self, Usage};
 use crate::sample::{self, Sampled, Schedule};
 use crate::sink::Sink;
 use crate::ui::Ui;
 use crate::{UsageError, calibrate, guard};
+use record::{CtxSwitches, Latency, Record, SCHEMA, Verdict};
 
 /// The run of one experiment.
 pub struct Session {
@@ -55,7 +56,7 @@ impl Session {
         experiment: &'static str,
         common: &Common,
     ) -> anyhow::Result<Session> {
-        let machine = Machine::detect();
+        let machine = crate::machine::detect();
         let sink = Sink::open(common.out.as_deref())?;
         let cores = CoreSet::pin(common.cores, common.oversubscribe)?;
         guard::install(
@@ -111,25 +112,12 @@ impl Session {
 
     /// The models `--model` selects from `all`, in the order of `all`;
     /// an unknown name is a usage error listing the valid ones.
-    pub fn select_models<'a>(&self, all: &[&'a str]) -> Result<Vec<&'a str>, UsageError> {
-        if self.common.models.is_empty() {
-            return Ok(all.to_vec());
-        }
-        for m in &self.common.models {
-            if !all.contains(&m.as_str()) {
-                return Err(UsageError(format!(
-                    "--model {m} is not a model of `{} {}`; choose from: {}",
-                    self.binary,
-                    self.experiment,
-                    all.join(", ")
-                )));
-            }
-        }
-        Ok(all
-            .iter()
-            .copied()
-            .filter(|a| self.common.models.iter().any(|m| m == a))
-            .collect())
+    pub fn select_models<M: Model>(&self, all: &[M]) -> Result<Vec<M>, UsageError> {
+        select(
+            all,
+            &self.common.models,
+            &format!("`{} {}`", self.binary, self.experiment),
+        )
     }
 
     /// The placements `choice` asks for on the pinned CPUs; each that cannot
@@ -226,6 +214,29 @@ impl Session {
     pub fn verdicts(&self) -> &[Verdict] {
         &self.verdicts
     }
+}
+
+/// The models of `all` whose names are in `asked` (all of them when `asked`
+/// is empty), in the order of `all`; an unknown name is a usage error naming
+/// `--model` and listing the models of `what`.
+pub fn select<M: Model>(all: &[M], asked: &[String], what: &str) -> Result<Vec<M>, UsageError> {
+    if asked.is_empty() {
+        return Ok(all.to_vec());
+    }
+    for m in asked {
+        if !all.iter().any(|a| a.name() == m) {
+            let names: Vec<&str> = all.iter().map(|a| a.name()).collect();
+            return Err(UsageError(format!(
+                "--model {m} is not a model of {what}; choose from: {}",
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(all
+        .iter()
+        .copied()
+        .filter(|a| asked.iter().any(|m| m == a.name()))
+        .collect())
 }
 
 /// A case being measured.

@@ -11,7 +11,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use crate::UsageError;
-use crate::record::Record;
+use record::Record;
 
 /// The destination of a run's records.
 #[derive(Debug)]

@@ -6,50 +6,8 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::record::Record;
-
-/// Formats nanoseconds for people (`812 ns`, `4.21 µs`, `1.30 s`).
-pub fn fmt_ns(ns: f64) -> String {
-    if !ns.is_finite() {
-        return "-".into();
-    }
-    let (v, unit) = if ns < 1e3 {
-        (ns, "ns")
-    } else if ns < 1e6 {
-        (ns / 1e3, "µs")
-    } else if ns < 1e9 {
-        (ns / 1e6, "ms")
-    } else {
-        (ns / 1e9, "s")
-    };
-    if v < 10.0 {
-        format!("{v:.2} {unit}")
-    } else if v < 100.0 {
-        format!("{v:.1} {unit}")
-    } else {
-        format!("{v:.0} {unit}")
-    }
-}
-
-/// Formats a rate or count with a metric suffix (`1.2 M`).
-pub fn fmt_si(x: f64) -> String {
-    let (v, s) = if x >= 1e9 {
-        (x / 1e9, " G")
-    } else if x >= 1e6 {
-        (x / 1e6, " M")
-    } else if x >= 1e3 {
-        (x / 1e3, " k")
-    } else {
-        (x, "")
-    };
-    if v < 10.0 {
-        format!("{v:.2}{s}")
-    } else if v < 100.0 {
-        format!("{v:.1}{s}")
-    } else {
-        format!("{v:.0}{s}")
-    }
-}
+use record::Record;
+pub use record::fmt::{fmt_ns, fmt_si};
 
 fn fmt_figure(v: f64) -> String {
     if v == v.trunc() && v.abs() < 1e15 {

@@ -14,7 +14,7 @@ use workload::{Checksum, Dist, TaskPlan};
 use crate::cli::CpuArgs;
 use crate::sample::Timer;
 use crate::session::{Case, Outcome, Session};
-use crate::verdicts::SEQUENTIAL;
+use record::claims::SEQUENTIAL;
 
 /// The work of a `cpu` or `gil` run: its total units, and the calibration
 /// they came from when `--work-ms` was used (kept in the records).

@@ -6,6 +6,8 @@
 //! N concurrent requests all come back after about `delay`: what a client
 //! waits for is the delay, never the server. Replies are held in a timer heap
 //! and sent when due (the loop wakes with sub-millisecond precision).
+//! [`fetch_blocking`] is its plainest client: one request on one blocking
+//! connection.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -17,9 +19,10 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use harness::Timer;
 use nix::sys::epoll::{Epoll, EpollEvent, EpollFlags};
 use nix::sys::eventfd::{EfdFlags, EventFd};
-use workload::message::{HEADER_BYTES, Header};
+use workload::message::{HEADER_BYTES, Header, Message};
 
 use crate::net;
 use crate::slab::{Slab, Token};
@@ -222,4 +225,30 @@ fn flush(epoll: &Epoll, c: &mut Conn, t: Token) -> anyhow::Result<bool> {
 fn close(conns: &mut Slab<Conn>, t: Token) {
     // Closing the descriptor removes it from the epoll set.
     conns.remove(t);
+}
+/// One request, blocking: connect, send request `id`, read and verify the
+/// answer. Returns its digest and its latency in nanoseconds.
+pub fn fetch_blocking(addr: SocketAddr, id: u32, bytes: usize) -> anyhow::Result<(u64, u64)> {
+    let t = Timer::start();
+    let msg = Message::new(id, bytes);
+    let mut s = TcpStream::connect(addr)
+        .with_context(|| format!("request {id}: cannot connect to {addr}"))?;
+    s.set_nodelay(true)?;
+    s.write_all(msg.bytes())
+        .with_context(|| format!("request {id}: cannot send"))?;
+    let mut got = 0;
+    let mut buf = vec![0u8; bytes.min(64 * 1024)];
+    while got < bytes {
+        let want = (bytes - got).min(buf.len());
+        let n = s
+            .read(&mut buf[..want])
+            .with_context(|| format!("request {id}: cannot read the answer"))?;
+        anyhow::ensure!(
+            n > 0,
+            "request {id}: the server closed the connection after {got} of {bytes} bytes"
+        );
+        msg.check(got, &buf[..n])?;
+        got += n;
+    }
+    Ok((msg.digest(), t.ns()))
 }

@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 use harness::cli::positive_f64;
 use loadgen::child::ClientArgs;
 use loadgen::delay::DelayServer;
-use loadgen::{client, serve};
+use loadgen::{client, net};
 
 /// The load generator and delay server of conpar's network experiments.
 #[derive(Debug, Parser)]
@@ -88,8 +88,8 @@ fn echo(args: &ClientArgs) -> anyhow::Result<()> {
 }
 
 fn delay_server(delay_ms: f64, port: u16) -> anyhow::Result<()> {
-    serve::check_port(port)?;
-    let signals = serve::block_stop_signals()?;
+    net::check_port(port)?;
+    let signals = net::block_stop_signals()?;
     let server = DelayServer::start(port, Duration::from_secs_f64(delay_ms / 1e3), &[])?;
     println!("{}", server.addr());
     std::io::stdout().flush()?;
@@ -97,7 +97,7 @@ fn delay_server(delay_ms: f64, port: u16) -> anyhow::Result<()> {
         "loadgen delay-server: on {}, answering after {delay_ms} ms; stop it with Ctrl-C or SIGTERM",
         server.addr()
     );
-    let sig = serve::wait_stop_signal(&signals)?;
+    let sig = net::wait_stop_signal(&signals)?;
     let answered = server.stop()?;
     eprintln!("loadgen delay-server: stopped by {sig} after {answered} answer(s)");
     Ok(())

@@ -1,16 +1,21 @@
 //! Sockets and waits shared by the load generator, the delay server and every
-//! server model: a listener with the largest backlog the kernel allows, and
-//! an epoll wait whose timeout is finer than a millisecond.
+//! server model: a listener with the largest backlog the kernel allows, an
+//! epoll wait whose timeout is finer than a millisecond, and serving until a
+//! stop signal (the stop signals blocked on the main thread before any server
+//! thread exists, so every thread inherits the mask and the main thread alone
+//! receives them, synchronously, with `sigwait`).
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd};
 use std::time::Duration;
 
+use harness::UsageError;
 use nix::errno::Errno;
 use nix::libc;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::eventfd::EventFd;
+use nix::sys::signal::{SigSet, Signal};
 use nix::sys::socket::{
     AddressFamily, Backlog, SockFlag, SockType, SockaddrIn, accept4, bind, listen, setsockopt,
     socket, sockopt,
@@ -168,6 +173,36 @@ pub fn is_disconnect(e: &io::Error) -> bool {
 /// client that gave up before it was accepted, a signal.
 pub fn accept_goes_on(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::Interrupted || is_disconnect(e)
+}
+
+/// Blocks SIGINT, SIGTERM and SIGHUP on the calling thread (and so on every
+/// thread it starts afterwards) and returns the set to wait on.
+pub fn block_stop_signals() -> anyhow::Result<SigSet> {
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        set.add(s);
+    }
+    set.thread_block()
+        .map_err(|e| anyhow::anyhow!("cannot block the stop signals: {e}"))?;
+    Ok(set)
+}
+
+/// Waits for one of the signals of `set` (blocked beforehand).
+pub fn wait_stop_signal(set: &SigSet) -> anyhow::Result<Signal> {
+    set.wait()
+        .map_err(|e| anyhow::anyhow!("cannot wait for a stop signal: {e}"))
+}
+
+/// Checks that `port` can be listened on, naming the flag if not.
+pub fn check_port(port: u16) -> Result<(), UsageError> {
+    if port == 0 {
+        return Ok(());
+    }
+    bind_listener(port, false).map(drop).map_err(|e| {
+        UsageError(format!(
+            "--port {port}: cannot listen on 127.0.0.1:{port}: {e}"
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::time::Duration;
 use assert_cmd::Command;
 use harness::testkit::Bin;
 use loadgen::client::{self, LoadResult, LoadSpec};
-use loadgen::requests::fetch_blocking;
+use loadgen::delay::fetch_blocking;
 use predicates::prelude::*;
 use serde_json::Value;
 

@@ -27,34 +27,62 @@ use std::thread::{self, JoinHandle};
 use anyhow::Context as _;
 use harness::Common;
 use harness::cli::EchoArgs;
-use loadgen::echo::EchoServers;
 use loadgen::net::{self, ECHO_BUFFER_BYTES};
-use loadgen::server::{Counters, EchoTally, Server, ServerCtx, ServerStats};
 use loadgen::slab::{Slab, Token};
+use network::echo::EchoServers;
+use network::server::{
+    AtOnce, Counters, EchoTally, Server, ServerCtx, ServerModel, ServerStats, Threads,
+};
 use nix::sys::epoll::{Epoll, EpollEvent, EpollFlags};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
 /// The server models, in the order they run (`epoll` decides C12).
-pub const MODELS: &[&str] = &["epoll", "epoll-edge", "epoll-per-core"];
+pub const MODELS: &[ServerModel] = &[
+    ServerModel {
+        name: "epoll",
+        start: |ctx| start(Loops::One(Trigger::Level), ctx),
+        at_once: AtOnce::All,
+        threads: Threads::One,
+        thread_prefixes: &["epoll-0"],
+        status: None,
+    },
+    ServerModel {
+        name: "epoll-edge",
+        start: |ctx| start(Loops::One(Trigger::Edge), ctx),
+        at_once: AtOnce::All,
+        threads: Threads::One,
+        thread_prefixes: &["epoll-edge-"],
+        status: None,
+    },
+    ServerModel {
+        name: "epoll-per-core",
+        start: |ctx| start(Loops::PerCore, ctx),
+        at_once: AtOnce::All,
+        threads: Threads::Workers,
+        thread_prefixes: &["epoll-per-core-"],
+        status: None,
+    },
+];
 
 /// The `echo` experiment's view of these models.
 pub const SERVERS: EchoServers = EchoServers {
     binary: "nonblocking-socket",
     models: MODELS,
-    start,
-    serves_at_once: |_, _| None,
-    threads_for: |m, _, workers| if m == "epoll-per-core" { workers } else { 1 },
     decider: (
         "epoll",
         "non-blocking sockets, one epoll loop on one thread",
     ),
-    status: |_| None,
-    thread_prefixes: |m| match m {
-        "epoll" => &["epoll-0"],
-        "epoll-edge" => &["epoll-edge-"],
-        _ => &["epoll-per-core-"],
-    },
 };
+
+/// How many event loops, and how they are told of readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loops {
+    /// One loop on one thread.
+    One(Trigger),
+    /// One level-triggered loop per worker, each on its own CPU with its own
+    /// listener on the shared port (`SO_REUSEPORT`).
+    PerCore,
+}
 
 /// How readiness is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,13 +328,12 @@ impl Server for EpollServer {
     }
 }
 
-/// Starts server model `model`.
-pub fn start(model: &str, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
-    let (loops, trigger, reuse_port) = match model {
-        "epoll" => (1, Trigger::Level, false),
-        "epoll-edge" => (1, Trigger::Edge, false),
-        "epoll-per-core" => (ctx.workers.max(1), Trigger::Level, true),
-        other => anyhow::bail!("unknown nonblocking-socket server model {other}"),
+/// Starts a server of event loops as `how` says.
+pub fn start(how: Loops, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
+    let (loops, trigger, reuse_port, model) = match how {
+        Loops::One(Trigger::Level) => (1, Trigger::Level, false, "epoll"),
+        Loops::One(Trigger::Edge) => (1, Trigger::Edge, false, "epoll-edge"),
+        Loops::PerCore => (ctx.workers.max(1), Trigger::Level, true, "epoll-per-core"),
     };
     let first = net::bind_listener(ctx.port, reuse_port)?;
     let addr = first.local_addr()?;
@@ -344,5 +371,5 @@ pub fn start(model: &str, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
 
 /// `nonblocking-socket echo`.
 pub fn run(common: &Common, args: &EchoArgs) -> anyhow::Result<()> {
-    loadgen::echo::run(&SERVERS, common, args)
+    network::echo::run(&SERVERS, common, args)
 }

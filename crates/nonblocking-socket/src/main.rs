@@ -58,11 +58,8 @@ fn run() -> anyhow::Result<()> {
     match Cli::parse().experiment {
         Experiment::Echo { common, args } => exp::echo::run(&common, &args),
         Experiment::Wouldblock { common, args } => exp::wouldblock::run(&common, &args),
-        Experiment::Serve { args } => loadgen::serve::run(
-            "nonblocking-socket",
-            exp::echo::MODELS,
-            exp::echo::start,
-            &args,
-        ),
+        Experiment::Serve { args } => {
+            network::serve::run("nonblocking-socket", exp::echo::MODELS, &args)
+        }
     }
 }

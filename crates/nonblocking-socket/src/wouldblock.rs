@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
+use harness::claims::c6;
 use harness::cli::positive_f64;
 use harness::{Common, Outcome, Session, Timer, Verdict, hist, sample};
 
@@ -164,23 +165,17 @@ pub fn run(common: &Common, args: &WouldblockArgs) -> anyhow::Result<()> {
     s.finish()
 }
 
-/// C6: the non-blocking read returned at once (p99 under a tenth of the
-/// wait), the blocking one waited for the data (p50 at least 90 % of it).
+/// C6 from the reads of one repetition (`(model, p50, p99)`), `None` until both ran.
 pub fn c6(p: &[(&str, u64, u64)], wait_ms: f64) -> Option<Verdict> {
-    let nb = p.iter().find(|r| r.0 == "nonblocking-read")?;
-    let b = p.iter().find(|r| r.0 == "blocking-read")?;
-    let wait_ns = wait_ms * 1e6;
-    let holds = (nb.2 as f64) < wait_ns / 10.0 && b.1 as f64 >= 0.9 * wait_ns;
-    Some(Verdict::new(
-        "C6",
-        holds,
-        format!(
-            "a non-blocking read of an empty socket returned EWOULDBLOCK in {:.1} µs (p99 {:.1} µs); \
-             a blocking read waited {:.2} ms (p50) for data the peer sent {wait_ms} ms later",
-            nb.1 as f64 / 1e3,
-            nb.2 as f64 / 1e3,
-            b.1 as f64 / 1e6
-        ),
+    let read = |m: &str| {
+        p.iter()
+            .find(|r| r.0 == m)
+            .map(|r| c6::Read { p50: r.1, p99: r.2 })
+    };
+    Some(c6::wouldblock(
+        read("nonblocking-read")?,
+        read("blocking-read")?,
+        wait_ms,
     ))
 }
 

@@ -6,11 +6,11 @@
 
 use std::path::Path;
 
-use conpar_nonblocking_socket::echo::{MODELS, start};
+use conpar_nonblocking_socket::echo::MODELS;
 use conpar_nonblocking_socket::wouldblock::{LatePeer, connected_pair, nonblocking_read};
 use harness::Record;
 use harness::testkit::{Bin, QUICK_NETWORK, build_bin};
-use loadgen::conformance::{self, LARGE_MESSAGE_BYTES};
+use network::conformance::{self, LARGE_MESSAGE_BYTES};
 
 /// The binary under test.
 const BIN: Bin = Bin::new(
@@ -26,20 +26,21 @@ fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
 
 #[test]
 fn every_model_echoes_exactly_even_past_the_socket_buffer() {
-    for &model in MODELS {
-        conformance::echo_exactly(start, model, 2, 3, LARGE_MESSAGE_BYTES).unwrap();
-        let (r, _) = conformance::echo_exactly(start, model, 2, 20, 24).unwrap();
+    for model in MODELS {
+        conformance::echo_exactly(model, 2, 3, LARGE_MESSAGE_BYTES).unwrap();
+        let (r, _) = conformance::echo_exactly(model, 2, 20, 24).unwrap();
         assert_eq!(
             r.connections_served, 20,
-            "{model}: one thread serves them all"
+            "{}: one thread serves them all",
+            model.name
         );
     }
 }
 
 #[test]
 fn every_model_survives_clients_that_vanish_mid_message() {
-    for &model in MODELS {
-        conformance::survives_disconnects(start, model, 2).unwrap();
+    for model in MODELS {
+        conformance::survives_disconnects(model, 2).unwrap();
     }
 }
 
@@ -79,7 +80,7 @@ fn wouldblock_records_both_reads_and_decides_c6() {
     );
     assert_eq!(rs[1].model, "blocking-read");
     assert!(rs[1].ops >= 10 && rs[1].latency.as_ref().unwrap().min_ns >= 2_000_000);
-    assert_eq!(rs[1].verdict.as_ref().unwrap().claim, "C6");
+    assert_eq!(rs[1].verdict.as_ref().unwrap().claim.id(), "C6");
 }
 
 #[test]
@@ -105,7 +106,7 @@ fn echo_runs_every_model_through_the_loadgen_process() {
     assert!(
         verdicts
             .iter()
-            .all(|v| v.claim == "C12" && v.text.contains("epoll served"))
+            .all(|v| v.claim.id() == "C12" && v.text.contains("epoll served"))
     );
 }
 

@@ -19,9 +19,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use harness::claims::c3;
 use harness::cli::CpuArgs;
 use harness::work::{Expected, Speedups, Work, cpu_outcome};
-use harness::{Common, Session, verdicts};
+use harness::{Common, Session};
 use workload::{Checksum, TaskPlan};
 
 use crate::shm::SharedCounter;
@@ -100,7 +101,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                 )?;
                 if i + 1 == models.len()
                     && let Some(v) =
-                        verdicts::cpu(speedups.measured(), parallelism, dist, "one process")
+                        c3::cpu(speedups.measured(), parallelism, dist.name(), "one process")
                 {
                     out = out.verdict(v);
                 }

@@ -18,10 +18,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
+use harness::claims::c11;
 use harness::cli::CpuArgs;
 use harness::cores::pin_round_robin;
 use harness::work::{Speedups, Work, check_checksum};
-use harness::{Common, Outcome, Session, Verdict, verdicts};
+use harness::{Common, Outcome, Session, Verdict};
 use workload::{Checksum, Dist, TaskPlan};
 
 use crate::cpu::sequential;
@@ -97,9 +98,10 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     let parallelism = workers.min(s.cores.cpus.len());
     let work = Work::of(&s, args);
     if parallelism == 1 {
-        s.note(
-            "C11 needs 2 or more CPUs (--cores 2+): on one CPU nothing can scale, lock or no lock",
-        );
+        s.note(&format!(
+            "{} needs 2 or more CPUs (--cores 2+): on one CPU nothing can scale, lock or no lock",
+            harness::Claim::C11
+        ));
     }
     let forking: Vec<&str> = models
         .iter()
@@ -155,7 +157,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
 /// C11: processes, each with its own lock, scale; threads sharing one lock flat-line.
 fn verdict(speedups: &Speedups<'_>, parallelism: usize) -> Option<Verdict> {
     let (procs, threads) = (speedups.of("gil-processes")?, speedups.of("gil-threads")?);
-    verdicts::c11(
+    c11::verdict(
         threads,
         (
             "worker processes, each with its own lock (gil-processes)",

@@ -84,7 +84,8 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
     let expected = plan.expected_checksum();
     if parallelism > 1 {
         s.note(&format!(
-            "C1 is decided on one CPU (--cores 1); on {parallelism} CPUs the orders' processes also run in parallel"
+            "{} is decided on one CPU (--cores 1); on {parallelism} CPUs the orders' processes also run in parallel",
+            harness::Claim::C1
         ));
     }
     for rep in 0..common.reps {

@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use harness::claims::c7;
 use harness::cli::MemoryArgs;
 use harness::rusage::{proc_status_field, pss_rss_bytes_of};
 use harness::stats::fit_line;
@@ -217,7 +218,17 @@ impl Slopes {
 
     /// User memory (PSS) and the kernel's page tables and stack, per unit.
     fn total(&self) -> f64 {
-        self.pss + self.page_tables + self.kernel_stack
+        self.unit().total()
+    }
+
+    /// What C7 compares.
+    fn unit(&self) -> c7::UnitMemory {
+        c7::UnitMemory {
+            pss: self.pss,
+            rss: self.rss,
+            page_tables: self.page_tables,
+            kernel_stack: self.kernel_stack,
+        }
     }
 }
 
@@ -297,25 +308,7 @@ fn outcome(n: u64, m: &Measured, slopes: &Slopes, verdict: Option<Verdict>) -> O
 
 /// C7: an idle process costs more memory than an idle thread.
 fn verdict(process: &Slopes, thread: &Slopes) -> Verdict {
-    let kib = |b: f64| b / 1024.0;
-    let ratio = process.total() / thread.total().max(1.0);
-    Verdict::new(
-        "C7",
-        process.total() > thread.total(),
-        format!(
-            "an idle process cost {:.1} KiB ({:.1} KiB PSS + {:.1} KiB page tables + {:.1} KiB kernel stack; \
-             {:.0} KiB RSS as top shows it), an idle thread {:.1} KiB ({:.1} KiB PSS + {:.1} KiB kernel stack): \
-             {ratio:.1}×",
-            kib(process.total()),
-            kib(process.pss),
-            kib(process.page_tables),
-            kib(process.kernel_stack),
-            kib(process.rss),
-            kib(thread.total()),
-            kib(thread.pss),
-            kib(thread.kernel_stack),
-        ),
-    )
+    c7::memory(&process.unit(), &thread.unit())
 }
 
 #[cfg(test)]

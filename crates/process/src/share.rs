@@ -20,6 +20,7 @@
 use std::fs::File;
 use std::io::{Read, Write};
 
+use harness::claims::c8;
 use harness::cli::{ShareArgs, format_bytes};
 use harness::cores::pin_current_thread;
 use harness::{Common, Outcome, Session, Timer, Verdict, hist, limits, sample};
@@ -219,25 +220,14 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
     s.finish()
 }
 
-/// C8: between processes the bytes must be copied (pipe) or mapped (memfd);
-/// mapping avoids the copies and is faster at a large size.
+/// C8 from the rates of one repetition at one size, `None` until both ran.
 fn verdict(rates: &[(&str, f64)], size: u64, placement: &str) -> Option<Verdict> {
     let get = |m: &str| rates.iter().find(|r| r.0 == m).map(|r| r.1);
-    let (pipe, mapped) = (get("pipe")?, get("memfd-mmap")?);
-    let gbs = |r: f64| r / 1e9;
-    Some(Verdict::new(
-        "C8",
-        mapped > pipe,
-        format!(
-            "moving {} between processes ({placement}): copied through a pipe {:.2} GB/s \
-             ({} copied per transfer), read in place from a shared memfd mapping {:.2} GB/s \
-             (nothing copied): {:.1}× the pipe; threads only hand over a pointer (thread share)",
-            format_bytes(size),
-            gbs(pipe),
-            format_bytes(2 * size),
-            gbs(mapped),
-            mapped / pipe.max(1.0)
-        ),
+    Some(c8::verdict(
+        get("pipe")?,
+        get("memfd-mmap")?,
+        size,
+        placement,
     ))
 }
 

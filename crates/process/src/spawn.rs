@@ -29,6 +29,7 @@ use std::hint::black_box;
 use std::os::unix::ffi::OsStrExt;
 
 use clap::Args;
+use harness::claims::c7;
 use harness::cli::{format_bytes, parse_bytes};
 use harness::{Common, Outcome, Session, Timer, Verdict, hist, limits, sample};
 use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, posix_spawn};
@@ -312,24 +313,11 @@ fn measure(
 /// C7: creating (and reaping) a process costs more than a thread; the ratios
 /// of every process model measured in this repetition to the thread's median.
 fn verdict(process_p50: &BTreeMap<&str, u64>, thread_ns: u64) -> Option<Verdict> {
-    let (cheapest, &cheapest_ns) = process_p50.iter().min_by_key(|(_, ns)| **ns)?;
-    let thread = thread_ns.max(1) as f64;
-    let ratios: Vec<String> = MODELS
+    let ordered: Vec<(&str, u64)> = MODELS
         .iter()
-        .filter_map(|m| process_p50.get(m).map(|&ns| (m, ns)))
-        .map(|(m, ns)| format!("{m} {:.1} µs ({:.1}×)", ns as f64 / 1e3, ns as f64 / thread))
+        .filter_map(|m| process_p50.get(m).map(|&ns| (*m, ns)))
         .collect();
-    Some(Verdict::new(
-        "C7",
-        cheapest_ns as f64 > thread,
-        format!(
-            "creating and reaping a process cost {:.1}× a thread's spawn + join at best ({cheapest}); \
-             medians: {} vs thread-spawn {:.1} µs",
-            cheapest_ns as f64 / thread,
-            ratios.join(", "),
-            thread / 1e3
-        ),
-    ))
+    c7::spawn(&ordered, thread_ns)
 }
 
 #[cfg(test)]

@@ -196,8 +196,8 @@ pub fn claims(r: &Report) -> String {
         write(
             &mut w,
             &[
-                c.id.to_string(),
-                c.claim.to_string(),
+                c.id().to_string(),
+                c.statement.to_string(),
                 c.status.word().to_string(),
                 c.evidence.clone(),
                 c.basis.clone(),

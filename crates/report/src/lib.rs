@@ -5,13 +5,12 @@
 //!
 //! ```text
 //! load (every line checked) ─► merge (histograms added, spread kept) ─► scaling (speedup, Karp–Flatt, Amdahl)
-//!                                                                   └─► claims (C1–C12)
+//!                                                                   └─► claims (C1–C12, by record::claims)
 //!                                  ─► summary.md, cases.csv, scaling.csv, figures.csv, claims.csv, *.svg
 //! ```
 
 pub mod claims;
 pub mod csv_out;
-pub mod fmt;
 pub mod load;
 pub mod markdown;
 pub mod merge;
@@ -23,6 +22,20 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::claims::ClaimRow;
+
+/// An error in what the user asked for (a malformed record, a path that
+/// cannot be read, an `--out` that cannot be written): `report` exits 2 for
+/// these, 1 for anything else.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 use crate::load::Loaded;
 use crate::merge::Case;
 use crate::scaling::Series;

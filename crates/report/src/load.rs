@@ -7,7 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use harness::{Record, UsageError};
+use record::Record;
+
+use crate::UsageError;
 use hdrhistogram::Histogram;
 
 /// One record, its decoded histogram, and where it came from.

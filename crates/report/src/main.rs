@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use report::Report;
+use report::{Report, UsageError};
 
 /// Reads conpar records and writes the comparison tables, plots and verdicts.
 ///
@@ -31,7 +31,17 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    harness::run_main(run)
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            if err.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
 }
 
 fn run() -> anyhow::Result<()> {
@@ -40,7 +50,9 @@ fn run() -> anyhow::Result<()> {
     let report = Report::new(loaded);
     match cli.out {
         Some(dir) => {
-            let written = report.write_dir(&dir)?;
+            let written = report
+                .write_dir(&dir)
+                .map_err(|e| UsageError(format!("cannot write --out {}: {e:#}", dir.display())))?;
             eprintln!(
                 "report: {} records, {} cases; wrote {} files to {}",
                 report.loaded.len(),

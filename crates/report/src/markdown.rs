@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::Report;
-use crate::fmt::{fmt_bytes, fmt_count, fmt_ns, fmt_num, fmt_ratio, fmt_si, opt};
 use crate::merge::Case;
 use crate::plot::{Kind, Plot};
 use crate::scaling::{Point, baseline, point};
+use record::fmt::{fmt_bytes, fmt_count, fmt_ns, fmt_num, fmt_ratio, fmt_si, opt};
 
 /// The order experiments appear in (the seed notes' order); others follow alphabetically.
 const EXPERIMENT_ORDER: &[&str] = &[
@@ -154,7 +154,7 @@ pub fn summary(r: &Report, plots: &[Plot]) -> String {
     let mut t = Table::new(&["claim", "verdict", "the numbers behind it", "basis"]);
     for c in &r.claims {
         t.row(vec![
-            format!("{} {}", c.id, c.claim),
+            format!("{} {}", c.id(), c.statement),
             format!("**{}**", c.status.word()),
             c.evidence.clone(),
             c.basis.clone(),

@@ -12,8 +12,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use harness::stats::median;
 use hdrhistogram::Histogram;
+use record::stats::median;
 use serde_json::Value;
 
 use crate::load::Loaded;
@@ -141,7 +141,7 @@ pub(crate) fn param_text(v: &Value) -> String {
 /// Experiment, binary, model and variant of a record.
 type Id = (String, String, String, String);
 
-fn id(r: &harness::Record) -> Id {
+fn id(r: &record::Record) -> Id {
     (
         r.experiment.clone(),
         r.binary.clone(),
@@ -219,7 +219,7 @@ fn merge_case(key: SeriesKey, cores: u64, loaded: &[Loaded], idx: Vec<usize>) ->
     let mut histogram: Option<Histogram<u64>> = None;
     for h in recs.iter().filter_map(|l| l.histogram.as_ref()) {
         let acc = histogram.get_or_insert_with(|| {
-            let mut acc = harness::hist::new();
+            let mut acc = record::hist::new();
             acc.auto(true);
             acc
         });

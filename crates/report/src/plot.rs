@@ -17,8 +17,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::Report;
 use crate::claims::MEMORY_FIGURES;
-use crate::fmt::{fmt_bytes, fmt_ns};
 use crate::merge::Case;
+use record::fmt::{fmt_bytes, fmt_ns};
 
 const SIZE: (u32, u32) = (760, 500);
 const FONT: &str = "sans-serif";

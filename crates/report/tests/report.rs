@@ -10,10 +10,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use assert_cmd::Command;
-use harness::machine::Machine;
-use harness::record::CtxSwitches;
-use harness::{Latency, Record, SCHEMA, Verdict, hist};
 use predicates::prelude::*;
+use record::machine::Machine;
+use record::{Claim, CtxSwitches, Latency, Record, SCHEMA, Verdict, hist};
 use report::Report;
 use report::claims::Status;
 use report::load::{Loaded, parse_jsonl};
@@ -96,6 +95,7 @@ impl R {
         self
     }
     fn verdict(mut self, claim: &str, holds: bool, text: &str) -> R {
+        let claim: Claim = claim.parse().unwrap();
         self.verdict = Some(Verdict::new(claim, holds, text));
         self
     }
@@ -410,14 +410,14 @@ fn a_parameter_that_differs_splits_the_case() {
 }
 
 fn claim(r: &Report, id: &str) -> report::claims::ClaimRow {
-    r.claims.iter().find(|c| c.id == id).unwrap().clone()
+    r.claims.iter().find(|c| c.id() == id).unwrap().clone()
 }
 
 #[test]
 fn claims_follow_the_documented_rules() {
     let r = Report::new(load(&sweep()));
     assert_eq!(r.claims.len(), 12);
-    let ids: Vec<&str> = r.claims.iter().map(|c| c.id).collect();
+    let ids: Vec<&str> = r.claims.iter().map(|c| c.id()).collect();
     assert_eq!(
         ids,
         [

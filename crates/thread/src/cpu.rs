@@ -16,9 +16,10 @@
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
+use harness::claims::c3;
 use harness::cli::CpuArgs;
 use harness::work::{Expected, Speedups, Work, cpu_outcome};
-use harness::{Common, Session, Timer, limits, verdicts};
+use harness::{Common, Session, Timer, limits};
 use rayon::prelude::*;
 use workload::{Checksum, TaskPlan};
 
@@ -167,7 +168,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                 )?;
                 if i + 1 == models.len()
                     && let Some(v) =
-                        verdicts::cpu(speedups.measured(), parallelism, dist, "one thread")
+                        c3::cpu(speedups.measured(), parallelism, dist.name(), "one thread")
                 {
                     out = out.verdict(v);
                 }

@@ -16,9 +16,10 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
+use harness::claims::c11;
 use harness::cli::CpuArgs;
 use harness::work::{Expected, Speedups, Work};
-use harness::{Common, Outcome, Session, Verdict, verdicts};
+use harness::{Common, Outcome, Session, Verdict};
 use workload::{Checksum, TaskPlan};
 
 use crate::cpu::sequential;
@@ -58,9 +59,10 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     let parallelism = workers.min(s.cores.cpus.len());
     let work = Work::of(&s, args);
     if parallelism == 1 {
-        s.note(
-            "C11 needs 2 or more CPUs (--cores 2+): on one CPU nothing can scale, lock or no lock",
-        );
+        s.note(&format!(
+            "{} needs 2 or more CPUs (--cores 2+): on one CPU nothing can scale, lock or no lock",
+            harness::Claim::C11
+        ));
     }
     let gil = Mutex::new(());
     for rep in 0..common.reps {
@@ -95,7 +97,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
 /// C11: locked threads stay near 1×, the same threads without the lock scale.
 fn verdict(speedups: &Speedups<'_>, parallelism: usize) -> Option<Verdict> {
     let (gil, free) = (speedups.of("gil-threads")?, speedups.of("no-gil-threads")?);
-    verdicts::c11(
+    c11::verdict(
         gil,
         ("the same threads without the lock (no-gil-threads)", free),
         parallelism,

@@ -19,10 +19,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Instant;
 
+use harness::claims::c4;
 use harness::cli::KitchenArgs;
 use harness::cores::pin_current_thread;
 use harness::kitchen::{self, wait_blocking};
-use harness::{Common, Session, limits, verdicts};
+use harness::{Common, Session, limits};
 use workload::{Checksum, KitchenPlan};
 
 /// The models of this experiment, in the order they run.
@@ -177,7 +178,7 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
 }
 
 /// The models C4 compares: both at once, and each alone.
-const C4_MODELS: verdicts::C4Models<'static> = verdicts::C4Models {
+const C4_MODELS: c4::Models<'static> = c4::Models {
     both: "thread-per-order",
     parallel_only: "parallel-only",
     concurrent_only: "concurrent-only",

@@ -14,6 +14,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use harness::claims::c9;
 use harness::cli::RaceArgs;
 use harness::{Common, Outcome, Session, Verdict};
 
@@ -156,31 +157,21 @@ pub fn run(common: &Common, args: &RaceArgs) -> anyhow::Result<()> {
     s.finish()
 }
 
-/// C9: the unsynchronised model loses updates, the synchronised ones do not.
+/// C9 from the models of one repetition, `None` until all three ran.
 fn verdict(
     seen: &[(&str, u64, f64)],
     units: usize,
     parallel: usize,
     expected: u64,
 ) -> Option<Verdict> {
-    let get = |m: &str| seen.iter().find(|x| x.0 == m).copied();
+    let get = |m: &str| {
+        seen.iter().find(|x| x.0 == m).map(|x| c9::Raced {
+            lost: x.1,
+            ns_per_increment: x.2,
+        })
+    };
     let (racy, atomic, mutex) = (get("load-store")?, get("fetch-add")?, get("mutex")?);
-    let holds = racy.1 > 0 && atomic.1 == 0 && mutex.1 == 0;
-    Some(Verdict::new(
-        "C9",
-        holds,
-        format!(
-            "{units} threads on {parallel} CPU(s), {expected} increments: load-store lost {} ({:.1} %) at {:.1} ns/increment; \
-             fetch-add lost {} at {:.1} ns; mutex lost {} at {:.1} ns",
-            racy.1,
-            100.0 * racy.1 as f64 / expected as f64,
-            racy.2,
-            atomic.1,
-            atomic.2,
-            mutex.1,
-            mutex.2
-        ),
-    ))
+    Some(c9::verdict(racy, atomic, mutex, units, parallel, expected))
 }
 
 #[cfg(test)]

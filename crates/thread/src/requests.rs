@@ -11,18 +11,18 @@ use std::time::Instant;
 
 use harness::Common;
 use harness::cli::RequestsArgs;
-use loadgen::requests::{Expect, Fetched, RequestModels, Target, fetch_blocking};
+use network::requests::{Expect, Fetched, RequestModel, RequestModels, Target, fetch_blocking};
 
-/// The models of this experiment.
-pub const MODELS: &[(&str, Expect)] = &[("thread-per-request", Expect::Overlaps)];
-
-/// The `requests` experiment's view of these models.
+/// The `requests` experiment's view of this binary's one model.
 pub const REQUESTS: RequestModels = RequestModels {
     binary: "thread",
-    models: MODELS,
-    fetch,
-    threads_for: |_, requests| requests,
-    status: |_| None,
+    models: &[RequestModel {
+        name: "thread-per-request",
+        expect: Expect::Overlaps,
+        fetch: |target, _| thread_per_request(target),
+        threads_for: |requests| requests,
+        status: None,
+    }],
 };
 
 /// Every request of `target` on a thread of its own, all joined at the end.
@@ -53,14 +53,7 @@ pub fn thread_per_request(target: &Target) -> anyhow::Result<Fetched> {
     Ok(Fetched::new(started.load(Ordering::Relaxed), wall, results))
 }
 
-fn fetch(model: &str, target: &Target, _workers: usize) -> anyhow::Result<Fetched> {
-    match model {
-        "thread-per-request" => thread_per_request(target),
-        other => anyhow::bail!("unknown requests model {other}"),
-    }
-}
-
 /// `thread requests`.
 pub fn run(common: &Common, args: &RequestsArgs) -> anyhow::Result<()> {
-    loadgen::requests::run(&REQUESTS, common, args)
+    network::requests::run(&REQUESTS, common, args)
 }

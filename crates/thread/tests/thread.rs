@@ -53,7 +53,7 @@ fn cpu_models_all_do_the_workloads_work() {
     assert_cpu_work(&rs, 16, 64, 42);
     // One CPU decides C2, from this run's own numbers.
     let v: Vec<_> = rs.iter().filter_map(|r| r.verdict.as_ref()).collect();
-    assert!(v.iter().all(|v| v.claim == "C2"), "{v:?}");
+    assert!(v.iter().all(|v| v.claim.id() == "C2"), "{v:?}");
     assert_eq!(v.len(), 2);
 }
 
@@ -84,7 +84,10 @@ fn race_counts_lost_updates_and_decides_c9() {
             assert_eq!(lost, 0.0, "{} must not lose updates", r.model);
         }
     }
-    assert_eq!(rs.last().unwrap().verdict.as_ref().unwrap().claim, "C9");
+    assert_eq!(
+        rs.last().unwrap().verdict.as_ref().unwrap().claim.id(),
+        "C9"
+    );
 }
 
 #[test]
@@ -109,7 +112,10 @@ fn kitchen_cooks_every_order_and_decides_c1() {
     );
     // Three orders, one of each dish: no model beats the ramen's 50 ms of waiting.
     assert_kitchen_work(&rs, 3, 5.0, 42);
-    assert_eq!(rs.last().unwrap().verdict.as_ref().unwrap().claim, "C1");
+    assert_eq!(
+        rs.last().unwrap().verdict.as_ref().unwrap().claim.id(),
+        "C1"
+    );
 }
 
 #[test]
@@ -186,12 +192,12 @@ fn requests_start_a_thread_per_request_and_decide_c5() {
     );
     let r = &rs[0];
     assert_eq!((r.model.as_str(), r.ops), ("thread-per-request", 4));
-    let want = loadgen::requests::expected_checksum(4).hex();
+    let want = network::requests::expected_checksum(4).hex();
     assert_eq!(r.checksum.as_deref(), Some(want.as_str()));
     assert_eq!(r.figure("started"), Some(4.0), "a thread per request");
     assert!(
         r.wall_ns >= 5_000_000,
         "no request beats the server's delay"
     );
-    assert_eq!(r.verdict.as_ref().unwrap().claim, "C5");
+    assert_eq!(r.verdict.as_ref().unwrap().claim.id(), "C5");
 }

@@ -6,10 +6,10 @@
 
 use std::path::Path;
 
-use conpar_coroutine::echo::{MODELS, start};
+use conpar_coroutine::echo::MODELS;
 use harness::Record;
 use harness::testkit::{Bin, QUICK_NETWORK, build_bin};
-use loadgen::conformance::{self, LARGE_MESSAGE_BYTES};
+use network::conformance::{self, LARGE_MESSAGE_BYTES};
 
 /// The binary under test, its cases long enough for TCP.
 const BIN: Bin = super::BIN.quick(QUICK_NETWORK);
@@ -21,17 +21,17 @@ fn run(experiment: &str, extra: &[&str], dir: &Path) -> Vec<Record> {
 
 #[test]
 fn every_async_server_echoes_exactly_even_past_the_socket_buffer() {
-    for &model in MODELS {
-        conformance::echo_exactly(start, model, 2, 3, LARGE_MESSAGE_BYTES).unwrap();
-        let (r, _) = conformance::echo_exactly(start, model, 2, 20, 24).unwrap();
-        assert_eq!(r.connections_served, 20, "{model}");
+    for model in MODELS {
+        conformance::echo_exactly(model, 2, 3, LARGE_MESSAGE_BYTES).unwrap();
+        let (r, _) = conformance::echo_exactly(model, 2, 20, 24).unwrap();
+        assert_eq!(r.connections_served, 20, "{}", model.name);
     }
 }
 
 #[test]
 fn every_async_server_survives_clients_that_vanish_mid_message() {
-    for &model in MODELS {
-        conformance::survives_disconnects(start, model, 2).unwrap();
+    for model in MODELS {
+        conformance::survives_disconnects(model, 2).unwrap();
     }
 }
 
@@ -59,7 +59,7 @@ fn echo_runs_every_async_server_through_the_loadgen_process() {
     }
     let v = rs.last().unwrap().verdict.as_ref().unwrap();
     assert!(
-        v.claim == "C12" && v.text.contains("tokio-current-thread served"),
+        v.claim.id() == "C12" && v.text.contains("tokio-current-thread served"),
         "{}",
         v.text
     );
@@ -73,7 +73,7 @@ fn requests_awaits_sequentially_and_concurrently_and_decides_c5() {
         &["--requests", "4", "--delay-ms", "5"],
         dir.path(),
     );
-    let want = loadgen::requests::expected_checksum(4).hex();
+    let want = network::requests::expected_checksum(4).hex();
     for r in &rs {
         assert_eq!(r.checksum.as_deref(), Some(want.as_str()), "{}", r.model);
         assert_eq!(
@@ -91,7 +91,10 @@ fn requests_awaits_sequentially_and_concurrently_and_decides_c5() {
             assert_eq!(started, 4.0, "{}: a task per request, each polled", r.model);
         }
     }
-    assert_eq!(rs.last().unwrap().verdict.as_ref().unwrap().claim, "C5");
+    assert_eq!(
+        rs.last().unwrap().verdict.as_ref().unwrap().claim.id(),
+        "C5"
+    );
 }
 
 #[test]

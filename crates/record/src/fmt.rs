@@ -1,7 +1,48 @@
 //! Numbers for people: durations, rates, bytes and ratios, three significant
 //! figures. Raw data stays in nanoseconds and bytes; only output converts.
 
-pub use harness::{fmt_ns, fmt_si};
+/// Formats nanoseconds for people (`812 ns`, `4.21 µs`, `1.30 s`).
+pub fn fmt_ns(ns: f64) -> String {
+    if !ns.is_finite() {
+        return "-".into();
+    }
+    let (v, unit) = if ns < 1e3 {
+        (ns, "ns")
+    } else if ns < 1e6 {
+        (ns / 1e3, "µs")
+    } else if ns < 1e9 {
+        (ns / 1e6, "ms")
+    } else {
+        (ns / 1e9, "s")
+    };
+    if v < 10.0 {
+        format!("{v:.2} {unit}")
+    } else if v < 100.0 {
+        format!("{v:.1} {unit}")
+    } else {
+        format!("{v:.0} {unit}")
+    }
+}
+
+/// Formats a rate or count with a metric suffix (`1.2 M`).
+pub fn fmt_si(x: f64) -> String {
+    let (v, s) = if x >= 1e9 {
+        (x / 1e9, " G")
+    } else if x >= 1e6 {
+        (x / 1e6, " M")
+    } else if x >= 1e3 {
+        (x / 1e3, " k")
+    } else {
+        (x, "")
+    };
+    if v < 10.0 {
+        format!("{v:.2}{s}")
+    } else if v < 100.0 {
+        format!("{v:.1}{s}")
+    } else {
+        format!("{v:.0}{s}")
+    }
+}
 
 /// Bytes in binary units (`812 B`, `9.60 KiB`, `1.25 GiB`).
 pub fn fmt_bytes(b: f64) -> String {
@@ -13,6 +54,17 @@ pub fn fmt_bytes(b: f64) -> String {
         .find(|(d, _)| b.abs() >= *d as f64)
         .map_or((b, "B"), |&(d, u)| (b / d as f64, u));
     sig3(v, unit)
+}
+
+/// A byte count as flags take it (`64KiB`, `1MiB`, `100B`): exact, in the
+/// largest binary unit that divides it.
+pub fn fmt_size(b: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if b >= 1 << shift && b.is_multiple_of(1 << shift) {
+            return format!("{}{unit}", b >> shift);
+        }
+    }
+    format!("{b}B")
 }
 
 /// A count: exact below a thousand, then with a metric suffix (`812`, `2.05 k`).

@@ -18,8 +18,9 @@ use nix::sys::socket::{setsockopt, sockopt};
 use nix::unistd::Pid;
 use workload::Message;
 
-use crate::client::{self, LoadResult, LoadSpec};
-use crate::server::{Server, ServerCtx, ServerStats, StartFn};
+use loadgen::client::{self, LoadResult, LoadSpec};
+
+use crate::server::{Server, ServerCtx, ServerModel, ServerStats};
 
 /// A message far larger than loopback socket buffers: 8 MiB.
 pub const LARGE_MESSAGE_BYTES: usize = 8 << 20;
@@ -64,14 +65,14 @@ pub fn stop_within_timeout(server: Box<dyn Server>) -> anyhow::Result<ServerStat
 /// against it, stops it, and checks that every connection was answered and
 /// the server echoed at least every byte the client verified.
 pub fn echo_exactly(
-    start: StartFn,
-    model: &str,
+    model: &ServerModel,
     workers: usize,
     connections: usize,
     bytes: usize,
 ) -> anyhow::Result<(LoadResult, ServerStats)> {
-    let server = start(model, &ctx(workers))?;
+    let server = (model.start)(&ctx(workers))?;
     let spec = quick_spec(server.addr(), connections, bytes);
+    let model = model.name;
     let result = client::run(&spec, &mut |_| {});
     let stats = stop_within_timeout(server)?;
     let result = result
@@ -99,8 +100,9 @@ pub fn echo_exactly(
 /// large message written as far as the socket takes it, then close without
 /// reading its echo; a message then a reset — and checks that the server
 /// still echoes a new client exactly and stops.
-pub fn survives_disconnects(start: StartFn, model: &str, workers: usize) -> anyhow::Result<()> {
-    let server = start(model, &ctx(workers))?;
+pub fn survives_disconnects(model: &ServerModel, workers: usize) -> anyhow::Result<()> {
+    let server = (model.start)(&ctx(workers))?;
+    let model = model.name;
     let addr = server.addr();
     let result = (|| -> anyhow::Result<()> {
         let msg = Message::new(1, 64);

@@ -1,18 +1,33 @@
-//! The Record: one JSON object per measured case, written as JSON Lines.
+//! What a reader of conpar records needs, and nothing of the measuring side:
+//! the [`Record`] (one JSON object per measured case, written as JSON Lines),
+//! its histogram encoding ([`hist`]), the [`Machine`] fingerprint, small
+//! statistics ([`stats`]), formatting for people ([`fmt`]), and the claims
+//! catalogue ([`claims`]): every claim of the seed notes with its statement,
+//! the experiments that decide it, and its rule and margins.
 //!
-//! This is the stable boundary between measuring (the concept binaries) and
-//! reporting (`report`); `results/README.md` documents it field by field.
-//! Units are in field names and raw values are nanoseconds and bytes.
-//! A change that removes or renames a field bumps [`SCHEMA`].
+//! This crate is the stable boundary between measuring (the concept binaries,
+//! through `harness`) and reporting (`report`); `results/README.md` documents
+//! the Record field by field. Units are in field names and raw values are
+//! nanoseconds and bytes. A change that removes or renames a field bumps
+//! [`SCHEMA`]. It has no syscalls, clocks or threads: reading a record pulls
+//! in serde and the histogram codec, nothing else.
+
+pub mod claims;
+pub mod fmt;
+pub mod hist;
+pub mod machine;
+pub mod stats;
+mod verdict;
+
+pub use claims::Claim;
+pub use machine::Machine;
+pub use verdict::Verdict;
 
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use crate::hist;
-use crate::machine::Machine;
 
 /// Version of the record format.
 pub const SCHEMA: u32 = 1;
@@ -126,34 +141,6 @@ impl Latency {
             self.encoding
         );
         hist::decode(&self.histogram)
-    }
-}
-
-/// A claim of the seed notes, decided by a case's own numbers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    /// Claim id, `C1`…`C12`.
-    pub claim: String,
-    /// Whether the numbers of this run bear the claim out.
-    pub holds: bool,
-    /// The numbers behind it, in a sentence.
-    pub text: String,
-}
-
-impl Verdict {
-    /// A verdict on `claim`.
-    pub fn new(claim: &str, holds: bool, text: impl Into<String>) -> Verdict {
-        Verdict {
-            claim: claim.to_string(),
-            holds,
-            text: text.into(),
-        }
-    }
-
-    /// The one-line form printed on stderr: `C1 holds: …` or `C1 does not hold: …`.
-    pub fn line(&self) -> String {
-        let word = if self.holds { "holds" } else { "does not hold" };
-        format!("{} {word}: {}", self.claim, self.text)
     }
 }
 

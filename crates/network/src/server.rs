@@ -1,6 +1,8 @@
-//! What a server model is to the harness of `echo` and `serve`: something
-//! started on a port with a number of workers, that says where it listens and
-//! stops cleanly, reporting what it did. The concept crates implement it
+//! What a server model is to the `echo` and `serve` experiments: a row of
+//! [`ServerModel`] — its name beside how to start it and what the
+//! experiments must know of it — and the [`Server`] it starts: something on a
+//! port with a number of workers, that says where it listens and stops
+//! cleanly, reporting what it did. The concept crates write the rows
 //! (blocking threads, epoll loops, async runtimes); this crate drives them.
 
 use std::net::SocketAddr;
@@ -8,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use harness::Case;
+pub use harness::model::ModelStatus;
 
 /// How to start a server model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,19 +47,76 @@ pub trait Server: Send {
     }
 }
 
-/// What a model's records say about its standing, with a note for people:
-/// async-std is `discontinued` (records carry `"status": "discontinued"`, as
-/// the coroutine crate's other experiments do).
+/// Starts a server.
+pub type StartFn = fn(&ServerCtx) -> anyhow::Result<Box<dyn Server>>;
+
+/// How many connections a model serves at once; the rest wait in the listen
+/// backlog, so a count beyond it plus the backlog cannot even connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ModelStatus {
-    /// The record's `status` parameter.
-    pub status: &'static str,
-    /// Printed once per run on stderr.
-    pub note: &'static str,
+pub enum AtOnce {
+    /// One at a time (an iterative server).
+    One,
+    /// One per worker (a fixed pool).
+    Workers,
+    /// All of them.
+    All,
 }
 
-/// Starts model `model` of a binary's servers.
-pub type StartFn = fn(&str, &ServerCtx) -> anyhow::Result<Box<dyn Server>>;
+/// How many threads a model starts (checked against the OS limits first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// One.
+    One,
+    /// One per worker.
+    Workers,
+    /// One per connection, and the acceptor.
+    PerConnection,
+}
+
+/// One server model: its name beside everything the experiments need.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerModel {
+    /// Its name (`--model`, records).
+    pub name: &'static str,
+    /// Starts it.
+    pub start: StartFn,
+    /// Connections it serves at once.
+    pub at_once: AtOnce,
+    /// Threads it starts.
+    pub threads: Threads,
+    /// Name prefixes of its threads (as `/proc` shows them, at most 15
+    /// bytes), to count the server's threads apart from the harness's and
+    /// from a runtime an earlier case left running (async-std's cannot stop).
+    pub thread_prefixes: &'static [&'static str],
+    /// Its standing (a discontinued runtime), noted once and kept in its records.
+    pub status: Option<ModelStatus>,
+}
+
+impl ServerModel {
+    /// Connections served at once with `workers` workers; `None`: all.
+    pub fn serves_at_once(&self, workers: usize) -> Option<usize> {
+        match self.at_once {
+            AtOnce::One => Some(1),
+            AtOnce::Workers => Some(workers),
+            AtOnce::All => None,
+        }
+    }
+
+    /// Threads started for `connections` with `workers` workers.
+    pub fn threads_for(&self, connections: usize, workers: usize) -> usize {
+        match self.threads {
+            Threads::One => 1,
+            Threads::Workers => workers,
+            Threads::PerConnection => connections + 1,
+        }
+    }
+}
+
+impl harness::Model for &'static ServerModel {
+    fn name(self) -> &'static str {
+        self.name
+    }
+}
 
 /// Counters a server shares between its threads or tasks; each connection
 /// adds its bytes once, when it ends, so the hot path touches no shared line.

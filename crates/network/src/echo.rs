@@ -15,16 +15,17 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use harness::claims::c12::{self, Row};
 use harness::cli::{EchoArgs, LoadgenChoice};
 use harness::cores::{CoreSet, format_cpu_list, set_affinity};
 use harness::rusage::{self, Usage};
-use harness::{Common, Outcome, Session, UsageError, Verdict, fmt_ns, limits};
+use harness::{Common, Outcome, Session, UsageError, limits};
+use loadgen::child;
+use loadgen::client::{self, Event, LoadResult, LoadSpec};
+use loadgen::net;
 use nix::unistd::Pid;
 
-use crate::child;
-use crate::client::{self, Event, LoadResult, LoadSpec};
-use crate::net;
-use crate::server::{ModelStatus, ServerCtx, StartFn};
+use crate::server::{ServerCtx, ServerModel};
 
 /// Above this client busy fraction a case gets a note: the client may have
 /// been the limit.
@@ -36,23 +37,9 @@ pub struct EchoServers {
     /// The binary's name.
     pub binary: &'static str,
     /// Its server models, in the order they run.
-    pub models: &'static [&'static str],
-    /// Starts one.
-    pub start: StartFn,
-    /// How many connections a model serves at once given its workers
-    /// (`None`: all of them). The rest wait in the listen backlog, so a count
-    /// beyond it plus the backlog cannot even connect and is skipped.
-    pub serves_at_once: fn(model: &str, workers: usize) -> Option<usize>,
-    /// Threads a model starts for `connections` (checked against the limits).
-    pub threads_for: fn(model: &str, connections: usize, workers: usize) -> usize,
+    pub models: &'static [ServerModel],
     /// The model whose numbers decide C12 for this binary, and what it shows.
     pub decider: (&'static str, &'static str),
-    /// A model's standing (a discontinued runtime), noted once and kept in its records.
-    pub status: fn(model: &str) -> Option<ModelStatus>,
-    /// Name prefixes of a model's threads (as `/proc` shows them, at most 15
-    /// bytes), to count the server's threads apart from the harness's and
-    /// from a runtime an earlier case left running (async-std's cannot stop).
-    pub thread_prefixes: fn(model: &str) -> &'static [&'static str],
 }
 
 /// Threads of this process whose name starts with one of `prefixes`.
@@ -187,27 +174,6 @@ impl Readings {
     }
 }
 
-/// One model's numbers at one connection count, for the verdict.
-#[derive(Debug, Clone)]
-pub struct Row {
-    /// The model.
-    pub model: String,
-    /// Connections opened.
-    pub connections: u64,
-    /// Connections that got an answer.
-    pub served: u64,
-    /// Requests never answered.
-    pub unanswered: u64,
-    /// Requests per second.
-    pub requests_per_s: f64,
-    /// 99th percentile latency, nanoseconds.
-    pub p99_ns: u64,
-    /// Server threads at the end of the window (by name).
-    pub threads: usize,
-    /// Server memory per connection, bytes.
-    pub rss_per_connection_bytes: f64,
-}
-
 /// `<binary> echo`.
 pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::Result<()> {
     preflight(args)?;
@@ -216,16 +182,17 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
         LoadgenChoice::InProcess => None,
     };
     let mut s = Session::start(servers.binary, "echo", common)?;
-    let models = s.select_models(servers.models)?;
+    let all: Vec<&'static ServerModel> = servers.models.iter().collect();
+    let models = s.select_models(&all)?;
     let workers = s.workers();
     let max_c = args.connections.iter().copied().max().unwrap_or(1) as usize;
-    for &m in &models {
-        let threads = (servers.threads_for)(m, max_c, workers);
+    for m in &models {
+        let threads = m.threads_for(max_c, workers);
         if threads > 256 {
             limits::check_threads(threads as u64, 2 << 20)?;
         }
-        if let Some(st) = (servers.status)(m) {
-            s.note(&format!("{m}: {}", st.note));
+        if let Some(st) = m.status {
+            s.note(&format!("{}: {}", m.name, st.note));
         }
     }
     let place = ClientPlacement::choose(&s.cores, args.client_threads);
@@ -241,14 +208,15 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
         for &connections in &args.connections {
             let c = connections as usize;
             let mut rows: Vec<Row> = Vec::new();
-            let runnable: Vec<&str> = models
+            let runnable: Vec<&ServerModel> = models
                 .iter()
                 .copied()
-                .filter(|m| match (servers.serves_at_once)(m, workers) {
+                .filter(|m| match m.serves_at_once(workers) {
                     Some(k) if c > k && (c - k) as u64 > backlog => {
                         s.note(&format!(
-                            "{m} at {c} connections skipped: it serves {k} at a time, and the other {} would not fit \
+                            "{} at {c} connections skipped: it serves {k} at a time, and the other {} would not fit \
                              the listen backlog (net.core.somaxconn = {backlog})",
+                            m.name,
                             c - k
                         ));
                         false
@@ -256,7 +224,8 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
                     _ => true,
                 })
                 .collect();
-            for (i, &model) in runnable.iter().enumerate() {
+            for (i, &row) in runnable.iter().enumerate() {
+                let model = row.name;
                 let ctx = ServerCtx {
                     port: 0,
                     workers,
@@ -264,7 +233,7 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
                 };
                 // What earlier cases freed must not count as this server's.
                 rusage::trim_heap();
-                let server = (servers.start)(model, &ctx)?;
+                let server = (row.start)(&ctx)?;
                 let spec = spec_for(server.addr(), c, args, common, &place);
                 let rss_idle = rusage::current_rss_bytes().unwrap_or(0);
                 let variant = match args.rate {
@@ -286,12 +255,12 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
                     Some(r) => case.param("rate_per_s", r),
                     None => case,
                 };
-                let case = match (servers.status)(model) {
+                let case = match row.status {
                     Some(st) => case.param("status", st.status),
                     None => case,
                 };
                 let case = server.annotate(case);
-                let mut readings = Readings::new((servers.thread_prefixes)(model));
+                let mut readings = Readings::new(row.thread_prefixes);
                 // This thread reads the server's counters at the client's
                 // milestones: on the client's CPUs it is not queued behind
                 // thousands of busy server threads, so the readings are on time.
@@ -347,7 +316,7 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
                     .figure("server_connections", stats.connections as f64);
                 rows.push(row);
                 if i + 1 == runnable.len()
-                    && let Some(v) = c12(&rows, servers.decider)
+                    && let Some(v) = c12::verdict(&rows, servers.decider)
                 {
                     out = out.verdict(v);
                 }
@@ -403,80 +372,9 @@ fn outcome(r: &LoadResult, server_cpu_ns: u64, window_ns: f64, client_busy: f64)
         .figure("connect_ms", r.connect.as_secs_f64() * 1e3)
 }
 
-/// C12 at one connection count: the deciding model served every connection
-/// (no request left unanswered), and how the others fared beside it.
-pub fn c12(rows: &[Row], decider: (&str, &str)) -> Option<Verdict> {
-    let d = rows.iter().find(|r| r.model == decider.0)?;
-    let holds = d.served == d.connections && d.unanswered == 0;
-    let describe = |r: &Row| {
-        format!(
-            "{} served {}/{} ({:.0} req/s, p99 {}, {} threads, {:.1} KiB/conn)",
-            r.model,
-            r.served,
-            r.connections,
-            r.requests_per_s,
-            fmt_ns(r.p99_ns as f64),
-            r.threads,
-            r.rss_per_connection_bytes / 1024.0
-        )
-    };
-    let others: Vec<String> = rows
-        .iter()
-        .filter(|r| r.model != decider.0)
-        .map(describe)
-        .collect();
-    let mut text = format!(
-        "{} connections, {}: {}",
-        d.connections,
-        decider.1,
-        describe(d)
-    );
-    if d.unanswered > 0 {
-        text.push_str(&format!(", {} requests unanswered", d.unanswered));
-    }
-    if !others.is_empty() {
-        text.push_str(&format!("; {}", others.join("; ")));
-    }
-    Some(Verdict::new("C12", holds, text))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(model: &str, served: u64, unanswered: u64) -> Row {
-        Row {
-            model: model.into(),
-            connections: 100,
-            served,
-            unanswered,
-            requests_per_s: 1000.0,
-            p99_ns: 2_000_000,
-            threads: 3,
-            rss_per_connection_bytes: 2048.0,
-        }
-    }
-
-    #[test]
-    fn c12_is_decided_by_the_deciding_model() {
-        let rows = [
-            row("iterative", 1, 99),
-            row("thread-per-connection", 100, 0),
-        ];
-        let v = c12(
-            &rows,
-            ("thread-per-connection", "blocking, a thread per connection"),
-        )
-        .unwrap();
-        assert!(v.holds, "{}", v.text);
-        assert!(v.text.contains("iterative served 1/100"), "{}", v.text);
-        let rows = [row("thread-per-connection", 40, 60)];
-        assert!(!c12(&rows, ("thread-per-connection", "x")).unwrap().holds);
-        assert!(
-            c12(&rows, ("epoll", "x")).is_none(),
-            "no verdict without the decider"
-        );
-    }
 
     #[test]
     fn threads_are_counted_by_name() {

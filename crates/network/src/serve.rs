@@ -12,51 +12,21 @@ use std::io::Write as _;
 
 use harness::cli::ServeArgs;
 use harness::cores::CoreSet;
-use harness::{UsageError, usage_bail};
-use nix::sys::signal::{SigSet, Signal};
+use harness::usage_bail;
+use loadgen::net::{block_stop_signals, check_port, wait_stop_signal};
 
-use crate::net;
-use crate::server::{ServerCtx, StartFn};
-
-/// Blocks SIGINT, SIGTERM and SIGHUP on the calling thread (and so on every
-/// thread it starts afterwards) and returns the set to wait on.
-pub fn block_stop_signals() -> anyhow::Result<SigSet> {
-    let mut set = SigSet::empty();
-    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        set.add(s);
-    }
-    set.thread_block()
-        .map_err(|e| anyhow::anyhow!("cannot block the stop signals: {e}"))?;
-    Ok(set)
-}
-
-/// Waits for one of the signals of `set` (blocked beforehand).
-pub fn wait_stop_signal(set: &SigSet) -> anyhow::Result<Signal> {
-    set.wait()
-        .map_err(|e| anyhow::anyhow!("cannot wait for a stop signal: {e}"))
-}
-
-/// Checks that `port` can be listened on, naming the flag if not.
-pub fn check_port(port: u16) -> Result<(), UsageError> {
-    if port == 0 {
-        return Ok(());
-    }
-    net::bind_listener(port, false).map(drop).map_err(|e| {
-        UsageError(format!(
-            "--port {port}: cannot listen on 127.0.0.1:{port}: {e}"
-        ))
-    })
-}
+use crate::server::{ServerCtx, ServerModel};
 
 /// Runs `serve` for a binary whose server models are `models`.
-pub fn run(binary: &str, models: &[&str], start: StartFn, args: &ServeArgs) -> anyhow::Result<()> {
-    if !models.contains(&args.model.as_str()) {
+pub fn run(binary: &str, models: &'static [ServerModel], args: &ServeArgs) -> anyhow::Result<()> {
+    let Some(model) = models.iter().find(|m| m.name == args.model) else {
+        let names: Vec<&str> = models.iter().map(|m| m.name).collect();
         usage_bail!(
             "--model {} is not a server model of `{binary}`; choose from: {}",
             args.model,
-            models.join(", ")
+            names.join(", ")
         );
-    }
+    };
     check_port(args.port)?;
     let cores = CoreSet::pin(args.cores, args.oversubscribe)?;
     let signals = block_stop_signals()?;
@@ -65,7 +35,7 @@ pub fn run(binary: &str, models: &[&str], start: StartFn, args: &ServeArgs) -> a
         workers: cores.workers,
         cpus: cores.cpus.clone(),
     };
-    let server = start(&args.model, &ctx)?;
+    let server = (model.start)(&ctx)?;
     let addr = server.addr();
     println!("{addr}");
     std::io::stdout().flush()?;
