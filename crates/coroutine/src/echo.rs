@@ -38,7 +38,7 @@ use network::server::{
 use smol::channel::{Receiver, Sender};
 use smol::future;
 
-use crate::rt::{self, ASYNC_STD_STATUS, Job, Kind, Rt, Spec, TcpConn};
+use crate::rt::{self, Job, Kind, Rt, Spec, TcpConn};
 
 /// The server models, in the order they run (`tokio-current-thread` decides
 /// C12): one per runtime. Thread names as `/proc` shows them; "async-io" is
@@ -75,7 +75,7 @@ pub const MODELS: &[ServerModel] = &[
         at_once: AtOnce::All,
         threads: Threads::Workers,
         thread_prefixes: &["async-std/runtime", "async-io"],
-        status: Some(ASYNC_STD_STATUS),
+        status: Some(rt::ASYNC_STD_STATUS),
     },
 ];
 

@@ -27,7 +27,7 @@ use harness::cli::RequestsArgs;
 use network::requests::{Expect, Fetched, RequestModel, RequestModels, Target};
 use workload::Message;
 
-use crate::rt::{self, ASYNC_STD_STATUS, Job, Kind, Rt, Spec, TcpConn as _};
+use crate::rt::{self, Job, Kind, Rt, Spec, TcpConn as _};
 
 /// The models of this experiment, with what C5 expects of each.
 pub const MODELS: &[RequestModel] = &[
@@ -58,7 +58,7 @@ pub const MODELS: &[RequestModel] = &[
         expect: Expect::Overlaps,
         fetch: |t, workers| fetch(Kind::AsyncStd, true, t, workers),
         threads_for: |_| 0,
-        status: Some(ASYNC_STD_STATUS),
+        status: Some(rt::ASYNC_STD_STATUS),
     },
 ];
 
