@@ -250,12 +250,12 @@ pub fn start(kind: Kind, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
 
 /// `coroutine echo`.
 pub fn run(common: &Common, args: &EchoArgs) -> anyhow::Result<()> {
-    rt::prepare_before_pinning(common.cores, common.oversubscribe)?;
+    rt::prepare_before_pinning(&common.cpus)?;
     network::echo::run(&SERVERS, common, args)
 }
 
 /// `coroutine serve`.
 pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
-    rt::prepare_before_pinning(args.cores, args.oversubscribe)?;
+    rt::prepare_before_pinning(&args.cpus)?;
     network::serve::run("coroutine", MODELS, args)
 }

@@ -136,7 +136,7 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
     rt::prepare(&s)?;
     let models = s.select_models(MODELS)?;
     rt::note_discontinued(&s, &models);
-    let placements = s.placements(args.placement);
+    let placements = s.placements(args.placement)?;
     if placements
         .iter()
         .any(|p| matches!(p, Placement::CrossCpu(..)))

@@ -159,6 +159,6 @@ fn fetch(kind: Kind, concurrent: bool, target: &Target, workers: usize) -> anyho
 
 /// `coroutine requests`.
 pub fn run(common: &Common, args: &RequestsArgs) -> anyhow::Result<()> {
-    rt::prepare_before_pinning(common.cores, common.oversubscribe)?;
+    rt::prepare_before_pinning(&common.cpus)?;
     network::requests::run(&REQUESTS, common, args)
 }

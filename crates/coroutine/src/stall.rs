@@ -71,7 +71,7 @@ impl Blocker {
 #[command(next_help_heading = "Workload")]
 pub struct StallArgs {
     /// Milliseconds of each call of the blocker (then as long an async sleep)
-    #[arg(long, value_name = "MS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, allow_negative_numbers = true, value_name = "MS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub block_ms: u64,
 }
 

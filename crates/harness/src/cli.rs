@@ -10,20 +10,45 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-/// Flags shared by every experiment of every binary.
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Shared options")]
-pub struct Common {
+use crate::cores::CoreSet;
+
+/// `--cores` and `--oversubscribe`: which CPUs a run may use and how many
+/// workers it starts; in every experiment (through [`Common`]) and in `serve`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CoresArgs {
     /// Pin the process to the first N CPUs it may run on, before any thread
     /// exists, and size every pool, runtime and worker count to N
     /// [default: every CPU this process may run on]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub cores: Option<u32>,
 
     /// Let --cores exceed the CPUs this process may run on: pin to all of
     /// them and still run N workers
     #[arg(long)]
     pub oversubscribe: bool,
+}
+
+impl CoresArgs {
+    /// The CPUs and workers these flags choose, without pinning anything:
+    /// a usage error naming `--cores` if they cannot be had.
+    pub fn choose(&self) -> anyhow::Result<CoreSet> {
+        let allowed = crate::cores::allowed_cpus()?;
+        Ok(CoreSet::choose(&allowed, self.cores, self.oversubscribe)?)
+    }
+
+    /// Pins the process to the chosen CPUs: the one way every binary pins
+    /// (call it while the process is single-threaded).
+    pub fn pin(&self) -> anyhow::Result<CoreSet> {
+        CoreSet::pin(self.cores, self.oversubscribe)
+    }
+}
+
+/// Flags shared by every experiment of every binary.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Shared options")]
+pub struct Common {
+    #[command(flatten)]
+    pub cpus: CoresArgs,
 
     /// Run only these models (comma-separated or repeated; see each
     /// experiment's help for the list) [default: all]
@@ -31,29 +56,35 @@ pub struct Common {
     pub models: Vec<String>,
 
     /// Measure every case this many times, one record per repetition
-    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, allow_negative_numbers = true, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub reps: u32,
 
     /// Seconds of sampling per case, for experiments that take many samples
-    #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = positive_secs)]
+    /// (at most a day)
+    #[arg(long, allow_negative_numbers = true, value_name = "SECS", default_value_t = 1.0, value_parser = positive_secs)]
     pub duration_secs: f64,
 
     /// Seconds of untimed warm-up before sampling
-    #[arg(long, value_name = "SECS", default_value_t = 0.2, value_parser = non_negative_secs)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECS", default_value_t = 0.2, value_parser = non_negative_secs)]
     pub warmup_secs: f64,
 
     /// Seed of every random choice (task sizes, order of dishes)
-    #[arg(long, value_name = "SEED", default_value_t = 42)]
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        value_name = "SEED",
+        default_value_t = 42
+    )]
     pub seed: u64,
 
     /// Stop the whole run with an error after this many seconds, killing any
     /// child process; records already written are kept
-    #[arg(long, value_name = "SECS", default_value_t = 600.0, value_parser = positive_secs)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECS", default_value_t = 600.0, value_parser = positive_secs)]
     pub timeout_secs: f64,
 
     /// Append the records (JSON Lines) to FILE [default: stdout when it is
     /// not a terminal; nowhere otherwise]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, allow_negative_numbers = true, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
     /// Print nothing on stderr but errors and verdicts
@@ -61,19 +92,41 @@ pub struct Common {
     pub quiet: bool,
 }
 
-/// Parses a strictly positive number of seconds.
+/// The longest duration any flag takes, seconds (a day): long enough for
+/// any run, short enough for every clock and `Duration` to hold.
+pub const MAX_SECS: f64 = 86_400.0;
+
+/// Parses a strictly positive number of seconds, at most [`MAX_SECS`].
 pub fn positive_secs(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(v) if v.is_finite() && v > 0.0 && v <= MAX_SECS => Ok(v),
+        Ok(v) if v > MAX_SECS => Err(format!(
+            "'{s}' seconds is too long: at most {MAX_SECS} (a day)"
+        )),
         _ => Err(format!("'{s}' is not a positive number of seconds")),
     }
 }
 
-/// Parses a number of seconds that may be zero.
+/// Parses a number of seconds that may be zero, at most [`MAX_SECS`].
 pub fn non_negative_secs(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(v) if (0.0..=MAX_SECS).contains(&v) => Ok(v),
+        Ok(v) if v > MAX_SECS => Err(format!(
+            "'{s}' seconds is too long: at most {MAX_SECS} (a day)"
+        )),
         _ => Err(format!("'{s}' is not a number of seconds (0 or more)")),
+    }
+}
+
+/// Parses a strictly positive number of milliseconds, at most a day.
+pub fn positive_ms(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= MAX_SECS * 1e3 => Ok(v),
+        Ok(v) if v > MAX_SECS * 1e3 => Err(format!(
+            "'{s}' milliseconds is too long: at most {} (a day)",
+            MAX_SECS * 1e3
+        )),
+        _ => Err(format!("'{s}' is not a positive number of milliseconds")),
     }
 }
 
@@ -140,7 +193,7 @@ impl DistChoice {
 pub struct CalibrationArgs {
     /// Kernel units per millisecond of one core; pass the same value to every
     /// run that must do identical work (sweeps do) [default: measured at start]
-    #[arg(long, value_name = "UNITS", value_parser = positive_f64)]
+    #[arg(long, allow_negative_numbers = true, value_name = "UNITS", value_parser = positive_f64)]
     pub units_per_ms: Option<f64>,
 }
 
@@ -149,15 +202,15 @@ pub struct CalibrationArgs {
 #[command(next_help_heading = "Workload")]
 pub struct CpuArgs {
     /// Number of tasks the work is split into
-    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub tasks: u64,
 
     /// Total work, in milliseconds of one core (turned into units with the calibration)
-    #[arg(long, value_name = "MS", default_value_t = 1000.0, value_parser = positive_f64)]
+    #[arg(long, allow_negative_numbers = true, value_name = "MS", default_value_t = 1000.0, value_parser = positive_ms)]
     pub work_ms: f64,
 
     /// Total work in kernel units; overrides --work-ms and the calibration
-    #[arg(long, value_name = "UNITS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, allow_negative_numbers = true, value_name = "UNITS", value_parser = clap::value_parser!(u64).range(1..))]
     pub work_units: Option<u64>,
 
     /// Task-size distribution
@@ -173,7 +226,7 @@ pub struct CpuArgs {
 #[command(next_help_heading = "Workload")]
 pub struct KitchenArgs {
     /// Number of orders, drawn from the menu (ramen, fried rice, spicy pork)
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub orders: u64,
 
     #[command(flatten)]
@@ -206,11 +259,11 @@ pub struct PlacementArgs {
 pub struct MemoryArgs {
     /// Most units alive at once; resident memory is read at several counts up
     /// to N and the slope fitted [default: depends on the binary]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub tasks: Option<u64>,
 
     /// Number of counts at which memory is read (evenly spaced up to --tasks)
-    #[arg(long, value_name = "K", default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=100))]
+    #[arg(long, allow_negative_numbers = true, value_name = "K", default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=100))]
     pub steps: u64,
 }
 
@@ -219,11 +272,11 @@ pub struct MemoryArgs {
 #[command(next_help_heading = "Workload")]
 pub struct RaceArgs {
     /// Units incrementing the counter [default: --cores]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub tasks: Option<u64>,
 
     /// Increments per unit
-    #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub increments: u64,
 }
 
@@ -235,7 +288,7 @@ pub struct ShareArgs {
     pub placement: PlacementArgs,
 
     /// Sizes moved from one unit to the other (comma-separated, e.g. 1KiB,1MiB,64MiB)
-    #[arg(long, value_name = "SIZES", value_delimiter = ',', value_parser = parse_bytes,
+    #[arg(long, allow_negative_numbers = true, value_name = "SIZES", value_delimiter = ',', value_parser = parse_bytes,
           default_value = "1KiB,64KiB,1MiB,16MiB,256MiB")]
     pub sizes: Vec<u64>,
 }
@@ -267,18 +320,18 @@ impl LoadgenChoice {
 #[command(next_help_heading = "Workload")]
 pub struct EchoArgs {
     /// Connections held open at once (comma-separated list; one case per count)
-    #[arg(long, value_name = "C", value_delimiter = ',', default_value = "1,10,100,1000,10000",
+    #[arg(long, allow_negative_numbers = true, value_name = "C", value_delimiter = ',', default_value = "1,10,100,1000,10000",
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub connections: Vec<u64>,
 
     /// Size of every request (and of its echo), at least 24 bytes
-    #[arg(long, value_name = "SIZE", default_value = "64", value_parser = parse_bytes)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SIZE", default_value = "64", value_parser = parse_bytes)]
     pub message_bytes: u64,
 
     /// Open loop: send at this many requests per second in total, latency
     /// measured from each request's intended send time (as wrk2 does)
     /// [default: closed loop, each connection sends when its reply is in]
-    #[arg(long, value_name = "REQ_PER_S", value_parser = positive_f64)]
+    #[arg(long, allow_negative_numbers = true, value_name = "REQ_PER_S", value_parser = positive_f64)]
     pub rate: Option<f64>,
 
     /// Where the load generator runs
@@ -286,7 +339,7 @@ pub struct EchoArgs {
     pub loadgen: LoadgenChoice,
 
     /// Threads of the load generator [default: one per CPU it gets]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub client_threads: Option<u32>,
 }
 
@@ -296,15 +349,15 @@ pub struct EchoArgs {
 #[command(next_help_heading = "Workload")]
 pub struct RequestsArgs {
     /// Number of requests, each on its own connection
-    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub requests: u64,
 
     /// Milliseconds the delay server waits before answering each request
-    #[arg(long, value_name = "MS", default_value_t = 20.0, value_parser = positive_f64)]
+    #[arg(long, allow_negative_numbers = true, value_name = "MS", default_value_t = 20.0, value_parser = positive_ms)]
     pub delay_ms: f64,
 
     /// Size of every request (and of its answer), at least 24 bytes
-    #[arg(long, value_name = "SIZE", default_value = "64", value_parser = parse_bytes)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SIZE", default_value = "64", value_parser = parse_bytes)]
     pub message_bytes: u64,
 }
 
@@ -312,20 +365,20 @@ pub struct RequestsArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// The server model to run (see the binary's `echo` help for the list)
-    #[arg(long, value_name = "MODEL")]
+    #[arg(long, allow_negative_numbers = true, value_name = "MODEL")]
     pub model: String,
 
     /// Port on 127.0.0.1 (0 picks a free one; the address is printed on stdout)
-    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        value_name = "PORT",
+        default_value_t = 0
+    )]
     pub port: u16,
 
-    /// Pin to the first N CPUs and size pools and runtimes to N [default: every CPU]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub cores: Option<u32>,
-
-    /// Let --cores exceed the CPUs this process may run on
-    #[arg(long)]
-    pub oversubscribe: bool,
+    #[command(flatten)]
+    pub cpus: CoresArgs,
 }
 
 #[cfg(test)]
@@ -344,7 +397,7 @@ mod tests {
     #[test]
     fn defaults_parse() {
         let c = Cli::try_parse_from(["x"]).unwrap();
-        assert_eq!(c.common.cores, None);
+        assert_eq!(c.common.cpus.cores, None);
         assert_eq!(c.common.reps, 1);
         assert_eq!(c.cpu.tasks, 1024);
         assert_eq!(c.cpu.dist, DistChoice::Both);
@@ -363,6 +416,21 @@ mod tests {
         }
         let err = Cli::try_parse_from(["x", "--dist", "lumpy"]).unwrap_err();
         assert!(err.to_string().contains("--dist"), "{err}");
+    }
+
+    #[test]
+    fn durations_a_duration_cannot_hold_are_refused() {
+        for (flag, v) in [
+            ("--timeout-secs", "1e20"),
+            ("--duration-secs", "1e300"),
+            ("--warmup-secs", "inf"),
+            ("--duration-secs", "NaN"),
+        ] {
+            let err = Cli::try_parse_from(["x", flag, v]).unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+            assert!(err.to_string().contains(flag), "{err}");
+        }
+        assert!(positive_ms("1e300").is_err() && positive_ms("20").is_ok());
     }
 
     #[test]

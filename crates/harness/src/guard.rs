@@ -181,8 +181,10 @@ pub fn child_setup() {
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
 }
 
-/// Kills the registered children from a signal handler (no reaping: the
-/// process is about to exit and init reaps them).
+/// Kills the registered children from a signal handler, then reaps every
+/// one of them: a child left unreaped would stay a zombie under PID 1 (for
+/// ever in a container whose PID 1 does not reap). `kill` and `waitpid` are
+/// both async-signal-safe.
 fn kill_children_in_handler() -> u64 {
     let mut n = 0;
     for slot in &CHILDREN {
@@ -191,6 +193,18 @@ fn kill_children_in_handler() -> u64 {
             // SAFETY: kill is async-signal-safe.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             n += 1;
+        }
+    }
+    for slot in &CHILDREN {
+        let pid = slot.swap(0, Ordering::AcqRel);
+        if pid > 0 {
+            loop {
+                // SAFETY: waitpid is async-signal-safe; a null status pointer is allowed.
+                let r = unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+                if r >= 0 || nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+                    break;
+                }
+            }
         }
     }
     n

@@ -57,8 +57,11 @@ impl Session {
         common: &Common,
     ) -> anyhow::Result<Session> {
         let machine = crate::machine::detect();
+        // Everything a flag can get wrong is refused before `--out` exists.
+        common.cpus.choose()?;
+        check_schedule(common)?;
         let sink = Sink::open(common.out.as_deref())?;
-        let cores = CoreSet::pin(common.cores, common.oversubscribe)?;
+        let cores = common.cpus.pin()?;
         guard::install(
             &format!("{binary} {experiment}"),
             Duration::from_secs_f64(common.timeout_secs),
@@ -121,11 +124,18 @@ impl Session {
     }
 
     /// The placements `choice` asks for on the pinned CPUs; each that cannot
-    /// run here (cross-cpu on one CPU) is skipped with a note that says why.
-    pub fn placements(&self, choice: PlacementChoice) -> Vec<Placement> {
+    /// run here (cross-cpu on one CPU) is skipped with a note that says why,
+    /// and a choice of which none can run is a usage error naming `--placement`.
+    pub fn placements(&self, choice: PlacementChoice) -> Result<Vec<Placement>, UsageError> {
         let (placements, skipped) = Placement::resolve(choice, &self.cores);
+        if placements.is_empty() {
+            return Err(UsageError(format!(
+                "--placement cross-cpu needs two CPUs: {}",
+                skipped.join("; ")
+            )));
+        }
         skipped.iter().for_each(|n| self.note(n));
-        placements
+        Ok(placements)
     }
 
     /// Kernel units per millisecond: `--units-per-ms` if given, else measured
@@ -214,6 +224,20 @@ impl Session {
     pub fn verdicts(&self) -> &[Verdict] {
         &self.verdicts
     }
+}
+
+/// Refuses a sampling schedule the deadline cannot hold: every case that
+/// takes samples runs `--warmup-secs` plus `--duration-secs`.
+fn check_schedule(common: &Common) -> Result<(), UsageError> {
+    let case = common.warmup_secs + common.duration_secs;
+    if case >= common.timeout_secs {
+        return Err(UsageError(format!(
+            "--duration-secs {} plus --warmup-secs {} is {case} s, which does not fit in --timeout-secs {}: \
+             the run would die at its deadline; raise --timeout-secs or shorten the others",
+            common.duration_secs, common.warmup_secs, common.timeout_secs
+        )));
+    }
+    Ok(())
 }
 
 /// The models of `all` whose names are in `asked` (all of them when `asked`

@@ -1,6 +1,10 @@
 //! Where records go: `--out FILE` (appended), else stdout when it is not a
 //! terminal, else nowhere (a person at a terminal reads stderr).
 //!
+//! A file that does not exist yet is created when the first record is
+//! written, so a run refused for bad input leaves no empty file behind; that
+//! it can be created is checked at once (its folder exists and is writable).
+//!
 //! Each record is one line written with a single `write` on a file opened
 //! with `O_APPEND`, and flushed before the next case starts, so concurrent
 //! writers never interleave within a line and an interrupted run keeps every
@@ -16,8 +20,8 @@ use record::Record;
 /// The destination of a run's records.
 #[derive(Debug)]
 pub enum Sink {
-    /// Appending to a file.
-    File(File, PathBuf),
+    /// Appending to a file (opened at the first record if it did not exist).
+    File(Option<File>, PathBuf),
     /// Standard output (not a terminal).
     Stdout,
     /// Nowhere: stdout is a terminal and no `--out` was given.
@@ -28,17 +32,37 @@ impl Sink {
     /// Opens the sink for `--out`; an unwritable path is a usage error naming the flag.
     pub fn open(out: Option<&Path>) -> Result<Sink, UsageError> {
         match out {
-            Some(p) => OpenOptions::new()
-                .create(true)
+            Some(p) if p.exists() => OpenOptions::new()
                 .append(true)
                 .open(p)
-                .map(|f| Sink::File(f, p.to_path_buf()))
+                .map(|f| Sink::File(Some(f), p.to_path_buf()))
                 .map_err(|e| {
                     UsageError(format!(
                         "cannot open --out {} for appending: {e}",
                         p.display()
                     ))
                 }),
+            Some(p) => {
+                let dir = match p.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => Path::new("."),
+                };
+                if !dir.is_dir() {
+                    return Err(UsageError(format!(
+                        "cannot create --out {}: the folder {} does not exist",
+                        p.display(),
+                        dir.display()
+                    )));
+                }
+                nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).map_err(|e| {
+                    UsageError(format!(
+                        "cannot create --out {}: the folder {} is not writable ({e})",
+                        p.display(),
+                        dir.display()
+                    ))
+                })?;
+                Ok(Sink::File(None, p.to_path_buf()))
+            }
             None if std::io::stdout().is_terminal() => Ok(Sink::Discard),
             None => Ok(Sink::Stdout),
         }
@@ -50,6 +74,21 @@ impl Sink {
         line.push('\n');
         match self {
             Sink::File(f, p) => {
+                if f.is_none() {
+                    *f = Some(
+                        OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(&*p)
+                            .map_err(|e| {
+                                anyhow::anyhow!(
+                                    "cannot create {} for the records: {e}",
+                                    p.display()
+                                )
+                            })?,
+                    );
+                }
+                let f = f.as_mut().expect("opened just above");
                 f.write_all(line.as_bytes())
                     .and_then(|()| f.flush())
                     .map_err(|e| {

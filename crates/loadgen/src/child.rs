@@ -35,44 +35,44 @@ pub const BINARY: &str = "loadgen";
 #[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
     /// The echo server's address
-    #[arg(long, value_name = "IP:PORT")]
+    #[arg(long, allow_negative_numbers = true, value_name = "IP:PORT")]
     pub addr: SocketAddr,
 
     /// Connections held open at once
-    #[arg(long, value_name = "C", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, allow_negative_numbers = true, value_name = "C", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub connections: u64,
 
     /// Size of every request, at least 24 bytes
-    #[arg(long, value_name = "SIZE", default_value = "64", value_parser = parse_bytes)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SIZE", default_value = "64", value_parser = parse_bytes)]
     pub message_bytes: u64,
 
     /// Seconds of warm-up before the window
-    #[arg(long, value_name = "SECS", default_value_t = 0.2, value_parser = non_negative_secs)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECS", default_value_t = 0.2, value_parser = non_negative_secs)]
     pub warmup_secs: f64,
 
     /// Seconds of the measured window
-    #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = positive_secs)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECS", default_value_t = 1.0, value_parser = positive_secs)]
     pub duration_secs: f64,
 
     /// After the window, seconds without any answer that end the wait for
     /// requests still in flight
-    #[arg(long, value_name = "SECS", default_value_t = 0.25, value_parser = non_negative_secs)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECS", default_value_t = 0.25, value_parser = non_negative_secs)]
     pub drain_secs: f64,
 
     /// Open loop at this many requests per second in total [default: closed loop]
-    #[arg(long, value_name = "REQ_PER_S", value_parser = positive_f64)]
+    #[arg(long, allow_negative_numbers = true, value_name = "REQ_PER_S", value_parser = positive_f64)]
     pub rate: Option<f64>,
 
     /// Client threads
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub threads: u64,
 
     /// CPUs to run on, as a kernel list (`2-3,6`) [default: where this process may run]
-    #[arg(long, value_name = "LIST", value_parser = cpu_list)]
+    #[arg(long, allow_negative_numbers = true, value_name = "LIST", value_parser = cpu_list)]
     pub cpus: Option<CpuList>,
 
     /// Seconds allowed to open every connection [default: 10 + 1 ms per connection]
-    #[arg(long, value_name = "SECS", value_parser = positive_secs)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECS", value_parser = positive_secs)]
     pub connect_timeout_secs: Option<f64>,
 
     /// After printing each milestone, wait for a line on stdin before going
@@ -241,6 +241,7 @@ pub fn run(
     let mut acks = child.stdin.take().expect("stdin is piped");
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut stderr = child.stderr.take().expect("stderr is piped");
+    let pid = child.id() as i32;
     let mut reaper = Reaper { child: Some(child) };
     let limit =
         spec.connect_timeout + spec.warmup + spec.duration + DRAIN_CAP + Duration::from_secs(30);
@@ -248,23 +249,44 @@ pub fn run(
     let mut lines = BufReader::new(stdout);
     let mut result = None;
     let mut line = String::new();
+    let mut stopped_since: Option<Instant> = None;
     loop {
         if lines.buffer().is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
-            let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
-                .unwrap_or(PollTimeout::MAX);
-            let mut fds = [PollFd::new(lines.get_ref().as_fd(), PollFlags::POLLIN)];
-            let ready = match poll(&mut fds, ms) {
-                Ok(n) => n,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(e).context("cannot wait for the load generator"),
-            };
-            if ready == 0 {
+            if left.is_zero() {
                 reaper.finish(true)?;
                 anyhow::bail!(
                     "the load generator did not finish within {:.0} s; killed it",
                     limit.as_secs_f64()
                 );
+            }
+            let ms = left.min(WATCH_EVERY).as_millis() as i32;
+            let mut fds = [PollFd::new(lines.get_ref().as_fd(), PollFlags::POLLIN)];
+            let ready = match poll(
+                &mut fds,
+                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+            ) {
+                Ok(n) => n,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e).context("cannot wait for the load generator"),
+            };
+            if ready == 0 {
+                // A stopped child (SIGSTOP, a debugger) would hold the case
+                // until the deadline: give it up once it stays stopped.
+                if is_stopped(pid) {
+                    let since = *stopped_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= STOPPED_LIMIT {
+                        reaper.finish(true)?;
+                        anyhow::bail!(
+                            "the load generator (pid {pid}) was stopped (SIGSTOP or a debugger) for {:.0} s; \
+                             killed it",
+                            STOPPED_LIMIT.as_secs_f64()
+                        );
+                    }
+                } else {
+                    stopped_since = None;
+                }
+                continue;
             }
         }
         line.clear();
@@ -289,12 +311,54 @@ pub fn run(
     match result {
         Some(r) => Ok((r, reaper)),
         None => {
-            reaper.finish(true)?;
-            anyhow::bail!(
-                "the load generator failed: {}",
-                errors.trim().trim_start_matches("error: ")
-            )
+            let status = reaper.child.take().map(|mut c| {
+                let st = c.wait();
+                guard::unregister_child(c.id() as i32);
+                st
+            });
+            let why = errors.trim().trim_start_matches("error: ");
+            let how = match status {
+                Some(Ok(st)) => describe_exit(st),
+                Some(Err(e)) => format!("could not be reaped ({e})"),
+                None => "is gone".to_string(),
+            };
+            if why.is_empty() {
+                anyhow::bail!("the load generator {how} before its result, saying nothing")
+            }
+            anyhow::bail!("the load generator {how}: {why}")
         }
+    }
+}
+
+/// How often a wait for the load generator checks that it is not stopped.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+/// How long the load generator may stay stopped before the case gives it up.
+const STOPPED_LIMIT: Duration = Duration::from_secs(2);
+
+/// Whether process `pid` is stopped (state `T` or `t` in `/proc/<pid>/stat`).
+fn is_stopped(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // The state follows the command name, which is in parentheses.
+            let rest = &s[s.rfind(')')? + 1..];
+            rest.split_whitespace()
+                .next()
+                .map(|st| st == "T" || st == "t")
+        })
+        .unwrap_or(false)
+}
+
+/// `exited with code 3`, `was killed by SIGKILL`.
+fn describe_exit(st: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt as _;
+    match (st.code(), st.signal()) {
+        (Some(c), _) => format!("exited with code {c}"),
+        (None, Some(sig)) => match nix::sys::signal::Signal::try_from(sig) {
+            Ok(s) => format!("was killed by {s}"),
+            Err(_) => format!("was killed by signal {sig}"),
+        },
+        _ => format!("ended ({st})"),
     }
 }
 
@@ -321,6 +385,20 @@ mod tests {
         argv.extend(ClientArgs::argv(&spec));
         let back = Cli::try_parse_from(argv).unwrap().args.spec();
         assert_eq!(back, spec);
+    }
+
+    #[test]
+    fn exits_are_described() {
+        use std::os::unix::process::ExitStatusExt as _;
+        assert_eq!(
+            describe_exit(std::process::ExitStatus::from_raw(9)),
+            "was killed by SIGKILL"
+        );
+        assert_eq!(
+            describe_exit(std::process::ExitStatus::from_raw(3 << 8)),
+            "exited with code 3"
+        );
+        assert!(!is_stopped(std::process::id() as i32));
     }
 
     #[test]

@@ -397,12 +397,9 @@ pub fn run(spec: &LoadSpec, on_event: &mut dyn FnMut(Event)) -> anyhow::Result<L
         out.cpu_sys_ns += p.cpu.sys_ns;
     }
     out.histogram = histogram;
-    anyhow::ensure!(
-        out.connections_served > 0,
-        "the server at {} answered none of {} connections",
-        spec.addr,
-        spec.connections
-    );
+    // A server that answered none of the connections in the window is a
+    // result too (a thread per connection at 10,000 on one CPU may not get
+    // round to any): the caller records it and says so.
     Ok(out)
 }
 

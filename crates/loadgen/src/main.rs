@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use harness::cli::positive_f64;
+use harness::cli::positive_ms;
 use loadgen::child::ClientArgs;
 use loadgen::delay::DelayServer;
 use loadgen::{client, net};
@@ -36,10 +36,15 @@ enum Command {
     /// prints its address, serves until interrupted
     DelayServer {
         /// Milliseconds before each answer
-        #[arg(long, value_name = "MS", default_value_t = 20.0, value_parser = positive_f64)]
+        #[arg(long, allow_negative_numbers = true, value_name = "MS", default_value_t = 20.0, value_parser = positive_ms)]
         delay_ms: f64,
         /// Port on 127.0.0.1 (0 picks a free one)
-        #[arg(long, value_name = "PORT", default_value_t = 0)]
+        #[arg(
+            long,
+            allow_negative_numbers = true,
+            value_name = "PORT",
+            default_value_t = 0
+        )]
         port: u16,
     },
 }
@@ -59,6 +64,15 @@ fn echo(args: &ClientArgs) -> anyhow::Result<()> {
     let spec = args.spec();
     spec.validate()?;
     if !spec.cpus.is_empty() {
+        let allowed = harness::cores::allowed_cpus()?;
+        if let Some(c) = spec.cpus.iter().find(|c| !allowed.contains(c)) {
+            return Err(harness::UsageError(format!(
+                "--cpus {}: CPU {c} is not one this process may run on ({})",
+                harness::cores::format_cpu_list(&spec.cpus),
+                harness::cores::format_cpu_list(&allowed)
+            ))
+            .into());
+        }
         // The whole process, before any thread exists.
         harness::cores::set_affinity(nix::unistd::Pid::from_raw(0), &spec.cpus)?;
     }
@@ -83,6 +97,12 @@ fn echo(args: &ClientArgs) -> anyhow::Result<()> {
             let _ = std::io::stdin().read_line(&mut String::new());
         }
     })?;
+    if result.connections_served < spec.connections as u64 {
+        eprintln!(
+            "loadgen: note: the server at {} answered {} of {} connections within the window",
+            spec.addr, result.connections_served, spec.connections
+        );
+    }
     print(serde_json::json!({ "result": result.to_json()? }));
     Ok(())
 }

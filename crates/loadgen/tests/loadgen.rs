@@ -124,13 +124,23 @@ fn a_corrupted_echo_fails_the_run_naming_connection_and_request() {
 }
 
 #[test]
-fn a_server_that_answers_nobody_fails_the_run() {
+fn a_server_that_answers_nobody_is_a_result_with_nothing_served() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
-    echo_cmd(addr, &["--connections", "2"])
+    let out = echo_cmd(addr, &["--connections", "2"])
         .assert()
-        .code(1)
-        .stderr(predicate::str::contains("answered none of 2 connections"));
+        .code(0)
+        .stderr(predicate::str::contains("answered 0 of 2 connections"))
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let result: Value = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|v| v.get("result").cloned())
+        .expect("a result line");
+    assert_eq!(result["connections_served"], 0, "{result}");
     drop(l);
 }
 

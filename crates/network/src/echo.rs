@@ -300,6 +300,13 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
                     threads: readings.threads_end.unwrap_or(0),
                     rss_per_connection_bytes: rss_end.saturating_sub(rss_idle) as f64 / c as f64,
                 };
+                if result.connections_served < connections {
+                    s.note(&format!(
+                        "{model} at {c} connections: {} of them got an answer within the window ({} request(s) \
+                         left unanswered); recorded as measured",
+                        result.connections_served, result.unanswered
+                    ));
+                }
                 let busy = result.cpu_utilization();
                 if busy > CLIENT_BUSY_WARNING {
                     s.note(&format!(

@@ -11,7 +11,6 @@
 use std::io::Write as _;
 
 use harness::cli::ServeArgs;
-use harness::cores::CoreSet;
 use harness::usage_bail;
 use loadgen::net::{block_stop_signals, check_port, wait_stop_signal};
 
@@ -28,7 +27,7 @@ pub fn run(binary: &str, models: &'static [ServerModel], args: &ServeArgs) -> an
         );
     };
     check_port(args.port)?;
-    let cores = CoreSet::pin(args.cores, args.oversubscribe)?;
+    let cores = args.cpus.pin()?;
     let signals = block_stop_signals()?;
     let ctx = ServerCtx {
         port: args.port,

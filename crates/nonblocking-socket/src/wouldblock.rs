@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use harness::claims::c6;
-use harness::cli::positive_f64;
+use harness::cli::positive_ms;
 use harness::{Common, Outcome, Session, Timer, Verdict, hist, sample};
 
 /// The models of this experiment.
@@ -31,7 +31,7 @@ pub const MODELS: &[&str] = &["nonblocking-read", "blocking-read"];
 #[command(next_help_heading = "Workload")]
 pub struct WouldblockArgs {
     /// Milliseconds the peer waits before sending to the blocking reader
-    #[arg(long, value_name = "MS", default_value_t = 10.0, value_parser = positive_f64)]
+    #[arg(long, allow_negative_numbers = true, value_name = "MS", default_value_t = 10.0, value_parser = positive_ms)]
     pub wait_ms: f64,
 }
 

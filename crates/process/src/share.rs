@@ -166,7 +166,7 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
     )?;
     let mut s = Session::start("process", "share", common)?;
     let models = s.select_models(MODELS)?;
-    let placements = s.placements(args.placement.placement);
+    let placements = s.placements(args.placement.placement)?;
     for rep in 0..common.reps {
         for p in &placements {
             for &size in &args.sizes {

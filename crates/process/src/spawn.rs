@@ -61,7 +61,7 @@ pub const CHILD_SUBCOMMAND: &str = "child";
 pub struct SpawnArgs {
     /// Parent heap sizes (touched) at which fork-exit and posix-spawn run
     /// again (comma-separated, e.g. 1MiB,100MiB,1GiB)
-    #[arg(long, value_name = "SIZES", value_delimiter = ',', value_parser = parse_bytes,
+    #[arg(long, allow_negative_numbers = true, value_name = "SIZES", value_delimiter = ',', value_parser = parse_bytes,
           default_value = "1MiB,100MiB,1GiB")]
     pub heap_sizes: Vec<u64>,
 }

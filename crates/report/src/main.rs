@@ -26,7 +26,7 @@ struct Cli {
     /// Write summary.md, cases.csv, scaling.csv, figures.csv, claims.csv and
     /// the SVG plots into DIR (created if missing; the report's own files in it
     /// are replaced) [default: print summary.md on stdout]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, allow_negative_numbers = true, value_name = "DIR")]
     out: Option<PathBuf>,
 }
 

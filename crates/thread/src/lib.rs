@@ -20,7 +20,7 @@ use harness::Common;
 /// `thread calibrate`: prints the kernel's units per millisecond on the
 /// first CPU of `--cores`, for sweeps to pass as `--units-per-ms`.
 pub fn calibrate(common: &Common) -> anyhow::Result<()> {
-    let cores = harness::CoreSet::pin(common.cores, common.oversubscribe)?;
+    let cores = common.cpus.pin()?;
     harness::cores::pin_current_thread(cores.cpus[0])?;
     println!("{:.3}", harness::calibrate::units_per_ms());
     Ok(())

@@ -222,7 +222,7 @@ impl Drop for ChannelPair {
 pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
     let mut s = Session::start("thread", "pingpong", common)?;
     let models = s.select_models(MODELS)?;
-    let placements = s.placements(args.placement);
+    let placements = s.placements(args.placement)?;
     for rep in 0..common.reps {
         for p in &placements {
             for &model in &models {

@@ -77,7 +77,7 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
     limits::check_memory(largest, &format!("a {} buffer", format_bytes(largest)))?;
     let mut s = Session::start("thread", "share", common)?;
     let models = s.select_models(MODELS)?;
-    let placements = s.placements(args.placement.placement);
+    let placements = s.placements(args.placement.placement)?;
     for rep in 0..common.reps {
         for p in &placements {
             for &size in &args.sizes {

@@ -6,6 +6,7 @@
 
 use std::sync::OnceLock;
 
+use harness::cli::CoresArgs;
 use harness::cores::CoreSet;
 use harness::model::ModelStatus;
 use harness::{Case, Session};
@@ -53,9 +54,8 @@ pub fn prepare(s: &Session) -> anyhow::Result<()> {
 /// server that `loadgen` starts (`echo`, `requests`, `serve`): the same
 /// choice of CPUs and workers that pinning will make, from the same mask.
 /// Call it first thing, while the process is single-threaded.
-pub fn prepare_before_pinning(requested: Option<u32>, oversubscribe: bool) -> anyhow::Result<()> {
-    let allowed = harness::cores::allowed_cpus()?;
-    prepare_cores(&CoreSet::choose(&allowed, requested, oversubscribe)?)
+pub fn prepare_before_pinning(cpus: &CoresArgs) -> anyhow::Result<()> {
+    prepare_cores(&cpus.choose()?)
 }
 
 /// [`prepare`] for a core set the caller resolved and pinned itself (the
