@@ -16,7 +16,7 @@
 
 use std::io;
 use std::process::{Child, Command, ExitStatus};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sigaction};
 use nix::sys::wait::{Id, WaitPidFlag, waitid};
@@ -24,11 +24,18 @@ use nix::unistd::Pid;
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static CHILD: AtomicI32 = AtomicI32::new(0);
+/// Signals received so far, so [`spawn`] can tell one that came while it
+/// started a child from an earlier one.
+static RECEIVED: AtomicU32 = AtomicU32::new(0);
+/// The last signal received.
+static LAST: AtomicI32 = AtomicI32::new(0);
 
 const SIGNALS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
 
 extern "C" fn on_signal(sig: nix::libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
+    LAST.store(sig, Ordering::SeqCst);
+    RECEIVED.fetch_add(1, Ordering::SeqCst);
     let pid = CHILD.load(Ordering::SeqCst);
     if pid > 0
         && let Ok(sig) = Signal::try_from(sig)
@@ -67,12 +74,16 @@ pub fn request() {
 
 /// Starts `cmd` as the child a stop is forwarded to.
 pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
+    let before = RECEIVED.load(Ordering::SeqCst);
     let child = cmd.spawn()?;
     let pid = i32::try_from(child.id()).unwrap_or(0);
     CHILD.store(pid, Ordering::SeqCst);
-    // A signal that came between spawn and the store was not forwarded.
-    if requested() && pid > 0 {
-        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    // A signal that came while the child started was not forwarded to it.
+    if RECEIVED.load(Ordering::SeqCst) != before
+        && pid > 0
+        && let Ok(sig) = Signal::try_from(LAST.load(Ordering::SeqCst))
+    {
+        let _ = kill(Pid::from_raw(pid), sig);
     }
     Ok(child)
 }
