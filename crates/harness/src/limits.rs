@@ -116,6 +116,108 @@ pub fn check_memory(bytes: u64, what: &str) -> Result<(), UsageError> {
     Ok(())
 }
 
+/// The limits the largest runs of a sweep meet, as read on this machine;
+/// `None` where a limit is unknown or unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OsLimits {
+    /// `kernel.threads-max`.
+    pub threads_max: Option<u64>,
+    /// `kernel.pid_max`.
+    pub pid_max: Option<u64>,
+    /// `vm.max_map_count`.
+    pub max_map_count: Option<u64>,
+    /// The per-user process hard limit (`ulimit -Hu`).
+    pub nproc_hard: Option<u64>,
+    /// The open-files hard limit (`ulimit -Hn`).
+    pub nofile_hard: Option<u64>,
+    /// `MemAvailable`.
+    pub available_bytes: Option<u64>,
+}
+
+impl OsLimits {
+    /// Reads the limits of this machine and process.
+    pub fn read() -> OsLimits {
+        let hard = |r: Resource| {
+            getrlimit(r)
+                .ok()
+                .map(|(_, hard)| hard)
+                .filter(|&h| h != nix::libc::RLIM_INFINITY)
+        };
+        let known = |v: Option<u64>| v.filter(|&v| v > 0);
+        OsLimits {
+            threads_max: known(read_u64("/proc/sys/kernel/threads-max")),
+            pid_max: known(read_u64("/proc/sys/kernel/pid_max")),
+            max_map_count: known(read_u64("/proc/sys/vm/max_map_count")),
+            nproc_hard: hard(Resource::RLIMIT_NPROC),
+            nofile_hard: hard(Resource::RLIMIT_NOFILE),
+            available_bytes: known(available_memory_bytes()),
+        }
+    }
+}
+
+/// Checks, before a sweep starts, that its largest runs fit this machine:
+/// up to `threads` threads alive at once, `files` descriptors in one
+/// process, `memory_bytes` of memory. The hard limits count, as every
+/// binary raises its soft limits to them. The error names the limit and
+/// how to raise it.
+pub fn check_sweep(threads: u64, files: u64, memory_bytes: u64) -> Result<(), UsageError> {
+    check_sweep_against(&OsLimits::read(), threads, files, memory_bytes)
+}
+
+/// [`check_sweep`] against given limits.
+pub fn check_sweep_against(
+    l: &OsLimits,
+    threads: u64,
+    files: u64,
+    memory_bytes: u64,
+) -> Result<(), UsageError> {
+    let fail = |msg: String| Err(UsageError(msg));
+    let want = threads + 1000;
+    if let Some(v) = l.threads_max.filter(|&v| v < want) {
+        return fail(format!(
+            "kernel.threads-max is {v} but the sweep starts up to {threads} threads at once \
+             (thread memory); raise it with `sudo sysctl -w kernel.threads-max={}`",
+            want * 2
+        ));
+    }
+    if let Some(v) = l.pid_max.filter(|&v| v < want) {
+        return fail(format!(
+            "kernel.pid_max is {v} but the sweep starts up to {threads} threads at once; \
+             raise it with `sudo sysctl -w kernel.pid_max={}`",
+            (want * 2).min(4_194_304)
+        ));
+    }
+    let maps = 2 * threads + 1000;
+    if let Some(v) = l.max_map_count.filter(|&v| v < maps) {
+        return fail(format!(
+            "vm.max_map_count is {v} but {threads} threads need about {maps} mappings; \
+             raise it with `sudo sysctl -w vm.max_map_count={}`",
+            maps.next_power_of_two().max(262_144)
+        ));
+    }
+    if let Some(v) = l.nproc_hard.filter(|&v| v < threads + 200) {
+        return fail(format!(
+            "the per-user process limit (ulimit -Hu) is {v} but the sweep starts up to \
+             {threads} threads; raise nproc in /etc/security/limits.conf"
+        ));
+    }
+    if let Some(v) = l.nofile_hard.filter(|&v| v < files) {
+        return fail(format!(
+            "the open-files hard limit (ulimit -Hn) is {v} but echo needs {files} descriptors; \
+             raise nofile in /etc/security/limits.conf (or systemd LimitNOFILE)"
+        ));
+    }
+    if let Some(v) = l.available_bytes.filter(|&v| v < memory_bytes) {
+        return fail(format!(
+            "only {} MiB of memory is available but the sweep needs about {} MiB \
+             (coroutine memory, thread memory); free some",
+            v >> 20,
+            memory_bytes >> 20
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +243,71 @@ mod tests {
         assert!(e.contains("MiB"), "{e}");
         let e = ensure_open_files(u64::MAX / 2).unwrap_err().to_string();
         assert!(e.contains("ulimit -Hn"), "{e}");
+    }
+
+    #[test]
+    fn a_sweep_names_the_limit_it_lacks() {
+        let roomy = OsLimits {
+            threads_max: Some(100_000),
+            pid_max: Some(100_000),
+            max_map_count: Some(65_530),
+            nproc_hard: None,
+            nofile_hard: Some(1 << 20),
+            available_bytes: Some(8 << 30),
+        };
+        check_sweep_against(&roomy, 11_000, 10_100, 4 << 30).unwrap();
+        check_sweep_against(&OsLimits::default(), 11_000, 10_100, 4 << 30).unwrap();
+        let cases = [
+            (
+                OsLimits {
+                    threads_max: Some(4000),
+                    ..roomy
+                },
+                "kernel.threads-max is 4000",
+            ),
+            (
+                OsLimits {
+                    pid_max: Some(4000),
+                    ..roomy
+                },
+                "sysctl -w kernel.pid_max=",
+            ),
+            (
+                OsLimits {
+                    max_map_count: Some(10_000),
+                    ..roomy
+                },
+                "vm.max_map_count",
+            ),
+            (
+                OsLimits {
+                    nproc_hard: Some(4096),
+                    ..roomy
+                },
+                "ulimit -Hu",
+            ),
+            (
+                OsLimits {
+                    nofile_hard: Some(4096),
+                    ..roomy
+                },
+                "ulimit -Hn) is 4096",
+            ),
+            (
+                OsLimits {
+                    available_bytes: Some(1 << 30),
+                    ..roomy
+                },
+                "only 1024 MiB",
+            ),
+        ];
+        for (limits, names) in cases {
+            let e = check_sweep_against(&limits, 11_000, 10_100, 4 << 30)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(names), "{e}");
+        }
+        // quick mode's needs fit where full mode's do not
+        check_sweep_against(&cases[0].0, 3000, 300, 1 << 30).unwrap();
     }
 }
