@@ -26,6 +26,7 @@ const BINARIES: &[(&str, &str)] = &[
     ("conpar-nonblocking-socket", "nonblocking-socket"),
     ("conpar-loadgen", "loadgen"),
     ("conpar-report", "report"),
+    ("conpar-sweep", "sweep"),
 ];
 
 /// Values nobody should type, and a few they might.
@@ -259,6 +260,10 @@ fn random_command_lines_exit_0_1_or_2_and_leave_nothing_behind() {
                 if let Some(v) = ODD.get(value) {
                     args.push((*v).to_string());
                 }
+            }
+            // A sweep only plans: a valid one would run for minutes.
+            if sub.bin.ends_with("sweep") {
+                args.push("--plan".into());
             }
             // Keep a run that happens to be valid short.
             for (flag, v) in [
