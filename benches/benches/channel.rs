@@ -106,9 +106,10 @@ fn main() {
         ("async-std-channel", Kind::AsyncStd, Chan::AsyncStdChannel),
     ] {
         let spec = Spec::new(kind, 1).pinned(vec![cpu]);
-        g.bench_function(BenchmarkId::new("coroutine", model_id(name)), |b| {
-            b.iter_custom(|iters| in_runtime(&spec, Batches { chan, iters }, |d| *d))
-        });
+        g.bench_function(
+            BenchmarkId::new("coroutine", model_id(name, kind.status())),
+            |b| b.iter_custom(|iters| in_runtime(&spec, Batches { chan, iters }, |d| *d)),
+        );
     }
     g.finish();
     c.final_summary();

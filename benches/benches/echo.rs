@@ -94,8 +94,9 @@ fn main() {
     for servers in binaries {
         for row in servers.models {
             let model = row.name;
+            let id = BenchmarkId::new(servers.binary, model_id(model, row.status));
             let mut running: Option<(Box<dyn Server>, Client)> = None;
-            g.bench_function(BenchmarkId::new(servers.binary, model_id(model)), |b| {
+            g.bench_function(id, |b| {
                 let (_, client) = running.get_or_insert_with(|| {
                     let server = (row.start)(&ctx).expect("cannot start the server");
                     let client = Client::connect(server.addr()).expect("cannot connect");

@@ -13,8 +13,7 @@
 //! (async-std's threads live until the process ends).
 
 use conpar_benches::{exactly, in_runtime, model_id, timed_block, total};
-use conpar_coroutine::pingpong::{PingPong, SOCKETPAIR, spec_for};
-use conpar_coroutine::rt::Kind;
+use conpar_coroutine::pingpong::{PingPong, spec_for};
 use conpar_process::child::SingleThreaded;
 use conpar_process::pingpong::Partner;
 use criterion::measurement::WallTime;
@@ -81,17 +80,19 @@ fn threads(g: &mut BenchmarkGroup<'_, WallTime>, cpu: usize) {
 /// (the experiment's own `PingPong` job).
 fn coroutines(g: &mut BenchmarkGroup<'_, WallTime>, cpu: usize) {
     for &model in conpar_coroutine::pingpong::MODELS {
-        let kind = Kind::of_model(model).expect("every model names a runtime");
-        let spec = spec_for(kind, &Placement::SameCpu(cpu));
-        let socketpair = model.ends_with(SOCKETPAIR);
-        g.bench_function(BenchmarkId::new("coroutine", model_id(model)), |b| {
-            b.iter_custom(|iters| {
-                let job = PingPong {
-                    schedule: exactly(iters),
-                    socketpair,
-                };
-                in_runtime(&spec, job, |x| total(&x.histogram))
-            })
-        });
+        let spec = spec_for(model.kind(), &Placement::SameCpu(cpu));
+        let socketpair = model.socketpair();
+        g.bench_function(
+            BenchmarkId::new("coroutine", model_id(model.name(), model.kind().status())),
+            |b| {
+                b.iter_custom(|iters| {
+                    let job = PingPong {
+                        schedule: exactly(iters),
+                        socketpair,
+                    };
+                    in_runtime(&spec, job, |x| total(&x.histogram))
+                })
+            },
+        );
     }
 }

@@ -16,7 +16,7 @@
 use std::ffi::CString;
 
 use conpar_benches::{exactly, in_runtime, model_id, self_timed, total};
-use conpar_coroutine::rt::{Kind, Spec};
+use conpar_coroutine::rt::Spec;
 use conpar_coroutine::spawn::SpawnJoin;
 use conpar_process::child::SingleThreaded;
 use conpar_process::spawn::{
@@ -82,16 +82,18 @@ fn threads(g: &mut BenchmarkGroup<'_, WallTime>) {
 /// pinned as `coroutine spawn` sizes them (N executor threads, thread i on
 /// the i-th CPU).
 fn coroutines(g: &mut BenchmarkGroup<'_, WallTime>, cores: &CoreSet) {
-    for &model in conpar_coroutine::spawn::MODELS {
-        let kind = Kind::of_model(model).expect("every model is a runtime");
+    for &kind in conpar_coroutine::spawn::MODELS {
         let spec = Spec::new(kind, cores.workers).pinned(cores.cpus.clone());
-        g.bench_function(BenchmarkId::new("coroutine", model_id(model)), |b| {
-            b.iter_custom(|iters| {
-                let job = SpawnJoin {
-                    schedule: exactly(iters),
-                };
-                in_runtime(&spec, job, |(h, _)| total(h))
-            })
-        });
+        g.bench_function(
+            BenchmarkId::new("coroutine", model_id(kind.name(), kind.status())),
+            |b| {
+                b.iter_custom(|iters| {
+                    let job = SpawnJoin {
+                        schedule: exactly(iters),
+                    };
+                    in_runtime(&spec, job, |(h, _)| total(h))
+                })
+            },
+        );
     }
 }

@@ -17,6 +17,7 @@
 use std::time::Duration;
 
 use conpar_coroutine::rt::{self, Job, Spec};
+use harness::model::ModelStatus;
 use harness::{CoreSet, Schedule};
 use hdrhistogram::Histogram;
 
@@ -111,12 +112,12 @@ pub fn total(h: &Histogram<u64>) -> Duration {
     Duration::from_nanos((h.mean() * h.len() as f64).round() as u64)
 }
 
-/// The benchmark id's name for a model: async-std's models are marked
-/// `-discontinued` (its maintainers point to smol).
-pub fn model_id(model: &str) -> String {
-    if model.starts_with(rt::ASYNC_STD) {
-        format!("{model}-discontinued")
-    } else {
-        model.to_string()
+/// The benchmark id's name for a model named `name`: a model with a status
+/// is marked with it (async-std's models are `-discontinued`: its
+/// maintainers point to smol).
+pub fn model_id(name: &str, status: Option<ModelStatus>) -> String {
+    match status {
+        Some(s) => format!("{name}-{}", s.status),
+        None => name.to_string(),
     }
 }

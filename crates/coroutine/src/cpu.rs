@@ -34,21 +34,55 @@ use workload::{Checksum, Dist, TaskPlan};
 
 use crate::rt::{self, Job, Kind, Rt, Spec, ThreadsSeen, thread_tag};
 
-/// The baseline.
-pub const SEQUENTIAL: &str = "sequential";
-/// Chunks through tokio's blocking pool.
-pub const SPAWN_BLOCKING: &str = "tokio-spawn-blocking";
+harness::models! {
+    /// The models of this experiment, in the order they run (baseline first).
+    pub enum Model {
+        /// The main thread runs every chunk; the baseline.
+        Sequential = "sequential",
+        /// Tasks on one thread: concurrency without parallelism.
+        TokioCurrentThread = "tokio-current-thread",
+        /// Tasks on tokio's N worker threads.
+        TokioMultiThread = "tokio-multi-thread",
+        /// Tasks on smol's N executor threads.
+        Smol = "smol",
+        /// Tasks on async-std's executor threads (discontinued).
+        #[cfg(feature = "async-std")]
+        AsyncStd = "async-std",
+        /// Every chunk handed to tokio's blocking pool.
+        TokioSpawnBlocking = "tokio-spawn-blocking",
+    }
+}
 
 /// The models of this experiment, in the order they run (baseline first).
-pub const MODELS: &[&str] = &[
-    SEQUENTIAL,
-    "tokio-current-thread",
-    "tokio-multi-thread",
-    "smol",
-    #[cfg(feature = "async-std")]
-    "async-std",
-    SPAWN_BLOCKING,
-];
+pub const MODELS: &[Model] = Model::ALL;
+
+impl Model {
+    /// The runtime the model runs on; `None` for `sequential`.
+    pub const fn kind(self) -> Option<Kind> {
+        match self {
+            Model::Sequential => None,
+            Model::TokioCurrentThread => Some(Kind::TokioCurrentThread),
+            Model::TokioMultiThread | Model::TokioSpawnBlocking => Some(Kind::TokioMultiThread),
+            Model::Smol => Some(Kind::Smol),
+            #[cfg(feature = "async-std")]
+            Model::AsyncStd => Some(Kind::AsyncStd),
+        }
+    }
+
+    /// True when every chunk goes to the runtime's blocking pool rather
+    /// than being spawned as a task.
+    pub const fn blocking(self) -> bool {
+        match self {
+            Model::TokioSpawnBlocking => true,
+            Model::Sequential
+            | Model::TokioCurrentThread
+            | Model::TokioMultiThread
+            | Model::Smol => false,
+            #[cfg(feature = "async-std")]
+            Model::AsyncStd => false,
+        }
+    }
+}
 
 pub use harness::work::sequential;
 
@@ -104,13 +138,8 @@ impl Job for Chunks {
 
 /// The runtime a model runs on (`None` for `sequential`): `workers`
 /// executor threads pinned round-robin to `cpus`.
-pub fn spec_for(model: &str, workers: usize, cpus: &[usize]) -> Option<Spec> {
-    let kind = if model == SPAWN_BLOCKING {
-        Kind::TokioMultiThread
-    } else {
-        Kind::of_model(model)?
-    };
-    Some(Spec::new(kind, workers).pinned(cpus.to_vec()))
+pub fn spec_for(model: Model, workers: usize, cpus: &[usize]) -> Option<Spec> {
+    Some(Spec::new(model.kind()?, workers).pinned(cpus.to_vec()))
 }
 
 /// `coroutine cpu`.
@@ -118,23 +147,24 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     let mut s = Session::start("coroutine", "cpu", common)?;
     rt::prepare(&s)?;
     let models = s.select_models(MODELS)?;
-    rt::note_discontinued(&s, &models);
+    rt::note_discontinued(&s, models.iter().filter_map(|m| m.kind()));
     let workers = s.workers();
     let parallelism = workers.min(s.cores.cpus.len());
     let work = Work::of(&s, args);
-    if !models.contains(&SEQUENTIAL) {
+    if !models.contains(&Model::Sequential) {
         s.note("no sequential model selected: checking checksums against an untimed sequential run; no speedup");
     }
+    let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
 
     for rep in 0..common.reps {
         for dist in args.dist.dists() {
             let plan = Arc::new(work.plan(args, dist, common.seed));
-            let mut expected = Expected::new(&plan, &models);
+            let mut expected = Expected::new(&plan, &names);
             let mut speedups = Speedups::new(parallelism);
             for (i, &model) in models.iter().enumerate() {
                 let spec = spec_for(model, workers, &s.cores.cpus);
                 let mut case = work
-                    .case(&s, args, (model, dist, rep))
+                    .case(&s, args, (model.name(), dist, rep))
                     .param("clock", "inside-runtime");
                 let (sum, wall, threads) = match &spec {
                     None => {
@@ -146,7 +176,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                     Some(spec) => {
                         case = spec.annotate(case).param(
                             "workers",
-                            if model == SPAWN_BLOCKING {
+                            if model.blocking() {
                                 spec.blocking_threads
                             } else {
                                 spec.worker_threads()
@@ -154,19 +184,19 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                         );
                         let job = Chunks {
                             plan: Arc::clone(&plan),
-                            blocking: model == SPAWN_BLOCKING,
+                            blocking: model.blocking(),
                         };
                         let d = rt::run(spec, job)?;
                         (d.checksum, d.wall, d.threads)
                     }
                 };
-                expected.check(model, dist, sum)?;
+                expected.check(model.name(), dist, sum)?;
                 let out = Outcome::new(plan.len() as u64)
                     .wall(wall)
                     .checksum(sum)
                     .figure("worker_threads_seen", threads.count() as f64)
                     .figure("busiest_thread_work_share", threads.busiest_share());
-                let mut out = speedups.add(model, wall, out);
+                let mut out = speedups.add(model.name(), wall, out);
                 let last = i + 1 == models.len();
                 if let Some(v) = verdict(&speedups, model, parallelism, dist, last) {
                     out = out.verdict(v);
@@ -187,7 +217,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
 /// multi-threaded models.
 fn verdict(
     speedups: &Speedups<'_>,
-    model: &str,
+    model: Model,
     parallelism: usize,
     dist: Dist,
     last: bool,
@@ -199,9 +229,9 @@ fn verdict(
             None
         };
     }
-    if model == rt::TOKIO_CURRENT {
-        let x = speedups.of(model)?;
-        return c2::verdict(&[(model, x)], parallelism, dist.name(), BASELINE);
+    if model == Model::TokioCurrentThread {
+        let x = speedups.of(model.name())?;
+        return c2::verdict(&[(model.name(), x)], parallelism, dist.name(), BASELINE);
     }
     if !last {
         return None;
@@ -210,7 +240,7 @@ fn verdict(
         .measured()
         .iter()
         .copied()
-        .filter(|(m, _)| *m != rt::TOKIO_CURRENT)
+        .filter(|(m, _)| *m != Model::TokioCurrentThread.name())
         .collect();
     c3::verdict(&parallel, parallelism, dist.name(), BASELINE)
 }
@@ -231,44 +261,55 @@ mod tests {
             let spec = spec_for(model, 2, &cpus).unwrap();
             let job = Chunks {
                 plan: Arc::clone(&plan),
-                blocking: model == SPAWN_BLOCKING,
+                blocking: model.blocking(),
             };
             assert_eq!(rt::run(&spec, job).unwrap().checksum, want, "{model}");
         }
     }
 
     /// Speedups of models that ran after `sequential` (100 ms).
-    fn speedups(of: &[(&'static str, f64)]) -> Speedups<'static> {
+    fn speedups(of: &[(Model, f64)]) -> Speedups<'static> {
         let mut s = Speedups::new(4);
-        s.add(SEQUENTIAL, Duration::from_millis(100), Outcome::new(1));
+        s.add(
+            Model::Sequential.name(),
+            Duration::from_millis(100),
+            Outcome::new(1),
+        );
         for &(m, x) in of {
-            s.add(m, Duration::from_secs_f64(0.1 / x), Outcome::new(1));
+            s.add(m.name(), Duration::from_secs_f64(0.1 / x), Outcome::new(1));
         }
         s
     }
 
     #[test]
     fn verdicts_are_c2_for_one_thread_and_c3_for_many() {
-        let d = speedups(&[("smol", 0.97)]);
-        let v = verdict(&d, "smol", 1, Dist::Balanced, true).unwrap();
+        let d = speedups(&[(Model::Smol, 0.97)]);
+        let v = verdict(&d, Model::Smol, 1, Dist::Balanced, true).unwrap();
         assert_eq!((v.claim.id(), v.holds), ("C2", true));
-        assert!(verdict(&d, "smol", 1, Dist::Balanced, false).is_none());
+        assert!(verdict(&d, Model::Smol, 1, Dist::Balanced, false).is_none());
 
-        let d = speedups(&[(rt::TOKIO_CURRENT, 0.99)]);
-        let v = verdict(&d, rt::TOKIO_CURRENT, 4, Dist::Skewed, false).unwrap();
+        let d = speedups(&[(Model::TokioCurrentThread, 0.99)]);
+        let v = verdict(&d, Model::TokioCurrentThread, 4, Dist::Skewed, false).unwrap();
         assert_eq!((v.claim.id(), v.holds), ("C2", true));
 
-        let d = speedups(&[(rt::TOKIO_CURRENT, 0.99), ("tokio-multi-thread", 3.6)]);
-        let v = verdict(&d, "tokio-multi-thread", 4, Dist::Balanced, true).unwrap();
+        let d = speedups(&[
+            (Model::TokioCurrentThread, 0.99),
+            (Model::TokioMultiThread, 3.6),
+        ]);
+        let v = verdict(&d, Model::TokioMultiThread, 4, Dist::Balanced, true).unwrap();
         assert_eq!((v.claim.id(), v.holds), ("C3", true));
         assert!(v.text.contains("tokio-multi-thread"), "{}", v.text);
         assert!(
-            !v.text.contains(rt::TOKIO_CURRENT),
+            !v.text.contains("tokio-current-thread"),
             "one thread is not parallel: {}",
             v.text
         );
-        assert!(verdict(&d, "tokio-multi-thread", 4, Dist::Skewed, true).is_none());
-        let d = speedups(&[("smol", 1.2)]);
-        assert!(!verdict(&d, "smol", 4, Dist::Balanced, true).unwrap().holds);
+        assert!(verdict(&d, Model::TokioMultiThread, 4, Dist::Skewed, true).is_none());
+        let d = speedups(&[(Model::Smol, 1.2)]);
+        assert!(
+            !verdict(&d, Model::Smol, 4, Dist::Balanced, true)
+                .unwrap()
+                .holds
+        );
     }
 }

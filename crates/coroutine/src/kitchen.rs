@@ -31,21 +31,52 @@ use workload::{Action, Checksum, KitchenPlan};
 
 use crate::rt::{self, Job, Kind, Rt, Spec, ThreadsSeen, thread_tag};
 
-/// The baseline: one cook, blocking.
-pub const SEQUENTIAL: &str = "sequential";
-/// N workers that block while the pot cooks.
-pub const PARALLEL_ONLY: &str = "parallel-only";
+harness::models! {
+    /// The models of this experiment, in the order they run.
+    pub enum Model {
+        /// The baseline: one cook, blocking.
+        Sequential = "sequential",
+        /// N workers that block while the pot cooks.
+        ParallelOnly = "parallel-only",
+        /// Every order a task on one thread, pinned to the first CPU.
+        TokioCurrentThread = "tokio-current-thread",
+        /// Every order a task on tokio's N worker threads.
+        TokioMultiThread = "tokio-multi-thread",
+        /// Every order a task on smol's N executor threads.
+        Smol = "smol",
+        /// Every order a task on async-std's executor threads (discontinued).
+        #[cfg(feature = "async-std")]
+        AsyncStd = "async-std",
+    }
+}
 
 /// The models of this experiment, in the order they run.
-pub const MODELS: &[&str] = &[
-    SEQUENTIAL,
-    PARALLEL_ONLY,
-    "tokio-current-thread",
-    "tokio-multi-thread",
-    "smol",
-    #[cfg(feature = "async-std")]
-    "async-std",
-];
+pub const MODELS: &[Model] = Model::ALL;
+
+impl Model {
+    /// The runtime the model runs on; `None` for `sequential`.
+    pub const fn kind(self) -> Option<Kind> {
+        match self {
+            Model::Sequential => None,
+            Model::ParallelOnly | Model::TokioMultiThread => Some(Kind::TokioMultiThread),
+            Model::TokioCurrentThread => Some(Kind::TokioCurrentThread),
+            Model::Smol => Some(Kind::Smol),
+            #[cfg(feature = "async-std")]
+            Model::AsyncStd => Some(Kind::AsyncStd),
+        }
+    }
+
+    /// True when the cook steps block their thread (`thread::sleep`) rather
+    /// than await the runtime's sleep.
+    pub const fn blocks(self) -> bool {
+        match self {
+            Model::Sequential | Model::ParallelOnly => true,
+            Model::TokioCurrentThread | Model::TokioMultiThread | Model::Smol => false,
+            #[cfg(feature = "async-std")]
+            Model::AsyncStd => false,
+        }
+    }
+}
 
 pub use harness::kitchen::{Cooked, sequential};
 
@@ -127,13 +158,8 @@ impl Job for AllOrders {
 /// The runtime of a model (`None` for `sequential`): `workers` executor
 /// threads pinned round-robin to `cpus`; `tokio-current-thread`'s one thread
 /// is pinned to the first, so it is one core.
-pub fn spec_for(model: &str, workers: usize, cpus: &[usize]) -> Option<Spec> {
-    let kind = if model == PARALLEL_ONLY {
-        Kind::TokioMultiThread
-    } else {
-        Kind::of_model(model)?
-    };
-    Some(Spec::new(kind, workers).pinned(cpus.to_vec()))
+pub fn spec_for(model: Model, workers: usize, cpus: &[usize]) -> Option<Spec> {
+    Some(Spec::new(model.kind()?, workers).pinned(cpus.to_vec()))
 }
 
 /// `coroutine kitchen`.
@@ -142,10 +168,10 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
     let mut s = Session::start("coroutine", "kitchen", common)?;
     rt::prepare(&s)?;
     let mut models = s.select_models(MODELS)?;
-    rt::note_discontinued(&s, &models);
+    rt::note_discontinued(&s, models.iter().filter_map(|m| m.kind()));
     let parallelism = s.workers().min(s.cores.cpus.len());
     if parallelism == 1 && common.models.is_empty() {
-        models.retain(|m| *m != PARALLEL_ONLY);
+        models.retain(|&m| m != Model::ParallelOnly);
         s.note("on one CPU parallel-only is sequential: skipped");
     }
     let per_ms = s.units_per_ms(&args.calibration);
@@ -159,7 +185,7 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
                 .as_ref()
                 .is_none_or(|sp| sp.kind.single_threaded() || parallelism == 1);
             let mut case = s
-                .case(model, "", rep)
+                .case(model.name(), "", rep)
                 .param("orders", args.orders)
                 .param("units_per_ms", per_ms)
                 .param("clock", "inside-runtime");
@@ -170,25 +196,21 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
                 }
                 Some(spec) => {
                     let workers = if one_cpu { 1 } else { spec.worker_threads() };
-                    case = spec.annotate(case).param("workers", workers).param(
-                        "waits",
-                        if model == PARALLEL_ONLY {
-                            "blocking"
-                        } else {
-                            "async"
-                        },
-                    );
+                    case = spec
+                        .annotate(case)
+                        .param("workers", workers)
+                        .param("waits", if model.blocks() { "blocking" } else { "async" });
                     let job = AllOrders {
                         plan: Arc::clone(&plan),
-                        block: model == PARALLEL_ONLY,
+                        block: model.blocks(),
                     };
                     let served = rt::run(spec, job)?;
                     (served.cooked, Some(served.cooks))
                 }
             };
-            cooked.check(model, &plan, expected)?;
+            cooked.check(model.name(), &plan, expected)?;
             let ms = cooked.makespan_ms();
-            walls.push((model, ms));
+            walls.push((model.name(), ms));
             let longest = f64::from(plan.longest_order_ms());
             let mut out = cooked
                 .outcome(&plan, if one_cpu { 1 } else { parallelism })
@@ -198,10 +220,10 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
                     .figure("worker_threads_seen", cooks.count() as f64)
                     .figure("busiest_thread_work_share", cooks.busiest_share());
             }
-            let concurrent_on_one_cpu = model == rt::TOKIO_CURRENT;
+            let concurrent_on_one_cpu = model == Model::TokioCurrentThread;
             out = out.verdict(kitchen::verdict(
                 &walls,
-                model,
+                model.name(),
                 &plan,
                 parallelism,
                 concurrent_on_one_cpu,
@@ -217,9 +239,9 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
 /// The models C4 compares: tasks on N workers (both at once), blocking waits
 /// on N workers (parallel only), tasks on one thread (concurrent only).
 const C4_MODELS: c4::Models<'static> = c4::Models {
-    both: rt::TOKIO_MULTI,
-    parallel_only: PARALLEL_ONLY,
-    concurrent_only: rt::TOKIO_CURRENT,
+    both: Model::TokioMultiThread.name(),
+    parallel_only: Model::ParallelOnly.name(),
+    concurrent_only: Model::TokioCurrentThread.name(),
 };
 
 #[cfg(test)]
@@ -236,7 +258,7 @@ mod tests {
             let spec = spec_for(model, 2, &cpus).unwrap();
             let job = AllOrders {
                 plan: Arc::clone(&plan),
-                block: model == PARALLEL_ONLY,
+                block: model.blocks(),
             };
             let cooked = rt::run(&spec, job).unwrap().cooked;
             assert_eq!(cooked.checksum, want, "{model}");

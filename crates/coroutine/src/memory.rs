@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::rt::{self, Job, Kind, Rt, Spec};
 
 /// The models of this experiment: the runtimes.
-pub const MODELS: &[&str] = rt::RUNTIMES;
+pub const MODELS: &[Kind] = Kind::ALL;
 /// Tasks alive at the end, unless `--tasks` says otherwise.
 pub const DEFAULT_TASKS: u64 = 1_000_000;
 /// Counts at which memory is read, where they fit under `--tasks`, besides the even steps.
@@ -96,8 +96,8 @@ pub struct ParkArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ChildArgs {
     /// The runtime.
-    #[arg(long)]
-    pub model: String,
+    #[arg(long, value_parser = runtime)]
+    pub model: Kind,
     /// What tasks park on.
     #[arg(long, value_enum)]
     pub park: Park,
@@ -107,6 +107,15 @@ pub struct ChildArgs {
     /// Task counts at which memory is read, ascending.
     #[arg(long, value_delimiter = ',', required = true)]
     pub counts: Vec<u64>,
+}
+
+/// The runtime named `name`, as `--model` of the hidden child takes it.
+fn runtime(name: &str) -> Result<Kind, String> {
+    Kind::ALL
+        .iter()
+        .copied()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| format!("{name} is not a runtime"))
 }
 
 /// The task counts at which memory is read, ascending, ending at `n`.
@@ -226,10 +235,8 @@ impl Job for ParkMany {
 pub fn child(args: &ChildArgs) -> anyhow::Result<()> {
     // Dies with the parent, whatever kills it.
     guard::child_setup();
-    let kind = Kind::of_model(&args.model)
-        .ok_or_else(|| harness::UsageError(format!("--model {} is not a runtime", args.model)))?;
     let parked = rt::run(
-        &Spec::new(kind, args.workers),
+        &Spec::new(args.model, args.workers),
         ParkMany {
             counts: args.counts.clone(),
             park: args.park,
@@ -240,11 +247,17 @@ pub fn child(args: &ChildArgs) -> anyhow::Result<()> {
 }
 
 /// Runs one case in a fresh child process and reads what it measured.
-pub fn in_child(model: &str, park: Park, workers: usize, counts: &[u64]) -> anyhow::Result<Parked> {
+pub fn in_child(model: Kind, park: Park, workers: usize, counts: &[u64]) -> anyhow::Result<Parked> {
     let exe = std::env::current_exe()?;
     let list: Vec<String> = counts.iter().map(u64::to_string).collect();
     let child = Command::new(exe)
-        .args([CHILD_SUBCOMMAND, "--model", model, "--park", park.name()])
+        .args([
+            CHILD_SUBCOMMAND,
+            "--model",
+            model.name(),
+            "--park",
+            park.name(),
+        ])
         .args([
             "--workers",
             &workers.to_string(),
@@ -283,15 +296,17 @@ pub fn run(common: &Common, args: &MemoryArgs, parks: &ParkArgs) -> anyhow::Resu
     let mut s = Session::start("coroutine", "memory", common)?;
     rt::prepare(&s)?;
     let models = s.select_models(MODELS)?;
-    rt::note_discontinued(&s, &models);
+    rt::note_discontinued(&s, models.iter().copied());
     let counts = counts(n, args.steps);
     for rep in 0..common.reps {
         for &park in &parks.park {
             for &model in &models {
-                let kind = Kind::of_model(model).expect("every model is a runtime");
-                let spec = Spec::new(kind, s.workers());
+                let spec = Spec::new(model, s.workers());
                 let case = spec
-                    .annotate(s.case(model, park.name(), rep).param("unit", "coroutine"))
+                    .annotate(
+                        s.case(model.name(), park.name(), rep)
+                            .param("unit", "coroutine"),
+                    )
                     .param("tasks", n)
                     .param("steps", args.steps)
                     .param("counts", counts.clone())
@@ -365,7 +380,7 @@ mod tests {
     fn every_runtime_parks_and_counts_every_task() {
         for &model in MODELS {
             for park in [Park::Timer, Park::Channel] {
-                let spec = Spec::new(Kind::of_model(model).unwrap(), 2);
+                let spec = Spec::new(model, 2);
                 let job = ParkMany {
                     counts: vec![10, 300],
                     park,

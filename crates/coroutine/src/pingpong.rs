@@ -29,22 +29,64 @@ use hdrhistogram::Histogram;
 use crate::rt::{self, End, Job, Kind, Rt, Spec, ThreadsSeen};
 use crate::sampling::Sampler;
 
-/// The models of this experiment: each runtime through its channels, then through a socketpair.
-pub const MODELS: &[&str] = &[
-    "tokio-current-thread",
-    "tokio-multi-thread",
-    "smol",
-    #[cfg(feature = "async-std")]
-    "async-std",
-    "tokio-current-thread-socketpair",
-    "tokio-multi-thread-socketpair",
-    "smol-socketpair",
-    #[cfg(feature = "async-std")]
-    "async-std-socketpair",
-];
+harness::models! {
+    /// The models of this experiment: each runtime through its channels,
+    /// then through a socketpair.
+    pub enum Model {
+        /// tokio's current_thread runtime, through tokio `mpsc`.
+        TokioCurrentThread = "tokio-current-thread",
+        /// tokio's multi_thread runtime, through tokio `mpsc`.
+        TokioMultiThread = "tokio-multi-thread",
+        /// smol, through async-channel.
+        Smol = "smol",
+        /// async-std (discontinued), through async-channel.
+        #[cfg(feature = "async-std")]
+        AsyncStd = "async-std",
+        /// tokio's current_thread runtime, through a socketpair.
+        TokioCurrentThreadSocketpair = "tokio-current-thread-socketpair",
+        /// tokio's multi_thread runtime, through a socketpair.
+        TokioMultiThreadSocketpair = "tokio-multi-thread-socketpair",
+        /// smol, through a socketpair.
+        SmolSocketpair = "smol-socketpair",
+        /// async-std (discontinued), through a socketpair.
+        #[cfg(feature = "async-std")]
+        AsyncStdSocketpair = "async-std-socketpair",
+    }
+}
 
-/// The suffix of the models whose token goes through a socketpair.
-pub const SOCKETPAIR: &str = "-socketpair";
+/// The models of this experiment: each runtime through its channels, then through a socketpair.
+pub const MODELS: &[Model] = Model::ALL;
+
+impl Model {
+    /// The runtime the model runs on.
+    pub const fn kind(self) -> Kind {
+        match self {
+            Model::TokioCurrentThread | Model::TokioCurrentThreadSocketpair => {
+                Kind::TokioCurrentThread
+            }
+            Model::TokioMultiThread | Model::TokioMultiThreadSocketpair => Kind::TokioMultiThread,
+            Model::Smol | Model::SmolSocketpair => Kind::Smol,
+            #[cfg(feature = "async-std")]
+            Model::AsyncStd | Model::AsyncStdSocketpair => Kind::AsyncStd,
+        }
+    }
+
+    /// True when the token goes through a socketpair, false through the
+    /// runtime's channels.
+    pub const fn socketpair(self) -> bool {
+        match self {
+            Model::TokioCurrentThread | Model::TokioMultiThread | Model::Smol => false,
+            Model::TokioCurrentThreadSocketpair
+            | Model::TokioMultiThreadSocketpair
+            | Model::SmolSocketpair => true,
+            #[cfg(feature = "async-std")]
+            Model::AsyncStd => false,
+            #[cfg(feature = "async-std")]
+            Model::AsyncStdSocketpair => true,
+        }
+    }
+}
+
 const PING: u8 = 1;
 
 /// Round trips through channels or a socketpair for a schedule.
@@ -135,27 +177,30 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
     let mut s = Session::start("coroutine", "pingpong", common)?;
     rt::prepare(&s)?;
     let models = s.select_models(MODELS)?;
-    rt::note_discontinued(&s, &models);
+    rt::note_discontinued(&s, models.iter().map(|m| m.kind()));
     let placements = s.placements(args.placement)?;
     if placements
         .iter()
         .any(|p| matches!(p, Placement::CrossCpu(..)))
-        && models.iter().any(|m| m.starts_with(rt::TOKIO_CURRENT))
+        && models.iter().any(|m| m.kind() == Kind::TokioCurrentThread)
     {
         s.note("tokio-current-thread has one thread by design: it runs same-cpu only");
     }
     for rep in 0..common.reps {
         for p in &placements {
             for &model in &models {
-                let kind = Kind::of_model(model).expect("every model names a runtime");
+                let kind = model.kind();
                 if kind.single_threaded() && matches!(p, Placement::CrossCpu(..)) {
                     continue;
                 }
-                let socketpair = model.ends_with(SOCKETPAIR);
+                let socketpair = model.socketpair();
                 let spec = spec_for(kind, p);
                 let case = p
                     .annotate(
-                        spec.annotate(s.case(model, p.name(), rep).param("unit", "coroutine")),
+                        spec.annotate(
+                            s.case(model.name(), p.name(), rep)
+                                .param("unit", "coroutine"),
+                        ),
                     )
                     .param("link", if socketpair { "socketpair" } else { "channel" })
                     .param("clock", "inside-runtime");

@@ -18,7 +18,7 @@ use crate::rt::{self, Job, Kind, Rt, Spec};
 use crate::sampling::Sampler;
 
 /// The models of this experiment: the runtimes.
-pub const MODELS: &[&str] = rt::RUNTIMES;
+pub const MODELS: &[Kind] = Kind::ALL;
 
 /// Spawns and awaits empty tasks for a schedule, timing each from inside the runtime.
 #[derive(Debug, Clone)]
@@ -51,13 +51,12 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
     let mut s = Session::start("coroutine", "spawn", common)?;
     rt::prepare(&s)?;
     let models = s.select_models(MODELS)?;
-    rt::note_discontinued(&s, &models);
+    rt::note_discontinued(&s, models.iter().copied());
     for rep in 0..common.reps {
-        for &model in &models {
-            let kind = Kind::of_model(model).expect("every model is a runtime");
+        for &kind in &models {
             let spec = Spec::spread(kind, &s);
             let case = spec
-                .annotate(s.case(model, "", rep).param("unit", "coroutine"))
+                .annotate(s.case(kind.name(), "", rep).param("unit", "coroutine"))
                 .param("clock", "inside-runtime");
             let (h, done) = rt::run(
                 &spec,

@@ -33,7 +33,7 @@ use hdrhistogram::Histogram;
 use crate::rt::{self, Job, Kind, Rt, Spec};
 
 /// The models of this experiment: the runtimes.
-pub const MODELS: &[&str] = rt::RUNTIMES;
+pub const MODELS: &[Kind] = Kind::ALL;
 /// The heartbeat's period.
 pub const TICK: Duration = Duration::from_millis(1);
 
@@ -172,16 +172,15 @@ pub fn run(common: &Common, args: &StallArgs) -> anyhow::Result<()> {
     let mut s = Session::start("coroutine", "stall", common)?;
     rt::prepare(&s)?;
     let models = s.select_models(MODELS)?;
-    rt::note_discontinued(&s, &models);
+    rt::note_discontinued(&s, models.iter().copied());
     let block = Duration::from_millis(args.block_ms);
     for rep in 0..common.reps {
         for &model in &models {
-            let kind = Kind::of_model(model).expect("every model is a runtime");
-            let spec = Spec::spread(kind, &s);
+            let spec = Spec::spread(model, &s);
             let mut p99s: P99s = Vec::new();
             for what in Blocker::ALL {
                 let case = spec
-                    .annotate(s.case(model, what.name(), rep))
+                    .annotate(s.case(model.name(), what.name(), rep))
                     .param("blocker", what.name())
                     .param("block_ms", args.block_ms)
                     .param("tick_ns", TICK.as_nanos() as u64)
@@ -206,7 +205,7 @@ pub fn run(common: &Common, args: &StallArgs) -> anyhow::Result<()> {
                     )
                     .histogram(beats.lateness);
                 if what == Blocker::BlockingSleep {
-                    let v = c6(&p99s, block, spec.worker_threads(), model);
+                    let v = c6(&p99s, block, spec.worker_threads(), model.name());
                     match v {
                         Some(v) if spec.worker_threads() == 1 => out = out.verdict(v),
                         Some(v) => s.note(&format!(

@@ -16,7 +16,10 @@ const BIN: Bin = Bin::new("coroutine", env!("CARGO_BIN_EXE_coroutine"));
 
 /// The runtimes this build has.
 fn runtimes() -> BTreeSet<&'static str> {
-    conpar_coroutine::rt::RUNTIMES.iter().copied().collect()
+    conpar_coroutine::rt::Kind::ALL
+        .iter()
+        .map(|k| k.name())
+        .collect()
 }
 
 /// Checks every model but `sequential` says which clock timed it.

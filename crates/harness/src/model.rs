@@ -11,13 +11,6 @@ pub trait Model: Copy {
     fn name(self) -> &'static str;
 }
 
-/// Transitional: a model still named by a string.
-impl Model for &'static str {
-    fn name(self) -> &'static str {
-        self
-    }
-}
-
 /// What a model's records say about its standing, with a note for people:
 /// async-std is `discontinued` (records carry `"status": "discontinued"`, as
 /// every experiment of the coroutine binary does).

@@ -23,8 +23,18 @@ use harness::claims::c6;
 use harness::cli::positive_ms;
 use harness::{Common, Outcome, Session, Timer, Verdict, hist, sample};
 
+harness::models! {
+    /// The models of this experiment.
+    pub enum Model {
+        /// `O_NONBLOCK` socket, nothing sent: every call returns `EWOULDBLOCK`.
+        NonblockingRead = "nonblocking-read",
+        /// The read waits for the byte the peer sends `--wait-ms` later.
+        BlockingRead = "blocking-read",
+    }
+}
+
 /// The models of this experiment.
-pub const MODELS: &[&str] = &["nonblocking-read", "blocking-read"];
+pub const MODELS: &[Model] = Model::ALL;
 
 /// Flags of `wouldblock`.
 #[derive(Debug, Clone, Args)]
@@ -122,34 +132,37 @@ pub fn run(common: &Common, args: &WouldblockArgs) -> anyhow::Result<()> {
     let models = s.select_models(MODELS)?;
     let wait = Duration::from_secs_f64(args.wait_ms / 1e3);
     for rep in 0..common.reps {
-        let mut p: Vec<(&str, u64, u64)> = Vec::new();
+        let mut p: Vec<(Model, u64, u64)> = Vec::new();
         for (i, &model) in models.iter().enumerate() {
             let (mut reader, peer) = connected_pair()?;
             let mut h = hist::new();
-            let case = s.case(model, "", rep).param("wait_ms", args.wait_ms);
-            let done = if model == "nonblocking-read" {
-                reader.set_nonblocking(true)?;
-                let mut buf = [0u8; 64];
-                sample::run_samples(&s.schedule(), &mut h, || {
-                    nonblocking_read(&mut reader, &mut buf)
-                })?
-            } else {
-                let late = LatePeer::start(peer.try_clone()?, wait)?;
-                let mut b = 0u8;
-                // Every sample waits for the peer: no warm-up, at least 10 samples.
-                let mut schedule = s.schedule().with_samples(10, 1_000_000);
-                schedule.warmup = Duration::ZERO;
-                sample::run_samples(&schedule, &mut h, || {
-                    b = b.wrapping_add(1);
-                    late.blocking_read(&mut reader, b)
-                })?
+            let case = s.case(model.name(), "", rep).param("wait_ms", args.wait_ms);
+            let done = match model {
+                Model::NonblockingRead => {
+                    reader.set_nonblocking(true)?;
+                    let mut buf = [0u8; 64];
+                    sample::run_samples(&s.schedule(), &mut h, || {
+                        nonblocking_read(&mut reader, &mut buf)
+                    })?
+                }
+                Model::BlockingRead => {
+                    let late = LatePeer::start(peer.try_clone()?, wait)?;
+                    let mut b = 0u8;
+                    // Every sample waits for the peer: no warm-up, at least 10 samples.
+                    let mut schedule = s.schedule().with_samples(10, 1_000_000);
+                    schedule.warmup = Duration::ZERO;
+                    sample::run_samples(&schedule, &mut h, || {
+                        b = b.wrapping_add(1);
+                        late.blocking_read(&mut reader, b)
+                    })?
+                }
             };
             drop(peer);
             p.push((model, h.value_at_quantile(0.5), h.value_at_quantile(0.99)));
             let mut out = Outcome::new(done.samples)
                 .wall(done.wall)
                 .figure("wait_ms", args.wait_ms);
-            if model == "nonblocking-read" {
+            if model == Model::NonblockingRead {
                 out = out.figure("returned_wouldblock", done.samples as f64);
             }
             out = out.histogram(h);
@@ -166,15 +179,15 @@ pub fn run(common: &Common, args: &WouldblockArgs) -> anyhow::Result<()> {
 }
 
 /// C6 from the reads of one repetition (`(model, p50, p99)`), `None` until both ran.
-pub fn c6(p: &[(&str, u64, u64)], wait_ms: f64) -> Option<Verdict> {
-    let read = |m: &str| {
+pub fn c6(p: &[(Model, u64, u64)], wait_ms: f64) -> Option<Verdict> {
+    let read = |m: Model| {
         p.iter()
             .find(|r| r.0 == m)
             .map(|r| c6::Read { p50: r.1, p99: r.2 })
     };
     Some(c6::wouldblock(
-        read("nonblocking-read")?,
-        read("blocking-read")?,
+        read(Model::NonblockingRead)?,
+        read(Model::BlockingRead)?,
         wait_ms,
     ))
 }
@@ -186,14 +199,14 @@ mod tests {
     #[test]
     fn c6_compares_both_reads() {
         let p = [
-            ("nonblocking-read", 900, 3_000),
-            ("blocking-read", 10_100_000, 10_400_000),
+            (Model::NonblockingRead, 900, 3_000),
+            (Model::BlockingRead, 10_100_000, 10_400_000),
         ];
         let v = c6(&p, 10.0).unwrap();
         assert!(v.holds, "{}", v.text);
         let p = [
-            ("nonblocking-read", 900, 3_000),
-            ("blocking-read", 2_000, 4_000),
+            (Model::NonblockingRead, 900, 3_000),
+            (Model::BlockingRead, 2_000, 4_000),
         ];
         assert!(!c6(&p, 10.0).unwrap().holds);
         assert!(c6(&p[..1], 10.0).is_none());

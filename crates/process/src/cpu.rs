@@ -28,8 +28,20 @@ use workload::{Checksum, TaskPlan};
 use crate::shm::SharedCounter;
 use crate::workers::{checksum_words, merge_checksums, timed_workers};
 
+harness::models! {
+    /// The models of this experiment, in the order they run (baseline first).
+    pub enum Model {
+        /// This process runs every task.
+        Sequential = "sequential",
+        /// One contiguous block of tasks per worker process.
+        StaticSplit = "static-split",
+        /// Worker processes take the next task from a shared counter.
+        Pool = "pool",
+    }
+}
+
 /// The models of this experiment, in the order they run (baseline first).
-pub const MODELS: &[&str] = &["sequential", "static-split", "pool"];
+pub const MODELS: &[Model] = Model::ALL;
 
 pub use harness::work::sequential;
 
@@ -72,21 +84,22 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     harness::limits::check_processes(workers as u64)?;
     let parallelism = workers.min(s.cores.cpus.len());
     let work = Work::of(&s, args);
-    if !models.contains(&"sequential") {
+    if !models.contains(&Model::Sequential) {
         s.note("no sequential model selected: checking checksums against an untimed sequential run; no speedup");
     }
+    let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
 
     for rep in 0..common.reps {
         for dist in args.dist.dists() {
             let plan = work.plan(args, dist, common.seed);
-            let mut expected = Expected::new(&plan, &models);
+            let mut expected = Expected::new(&plan, &names);
             let mut speedups = Speedups::new(parallelism);
             for (i, &model) in models.iter().enumerate() {
-                let case = work.case(&s, args, (model, dist, rep));
+                let case = work.case(&s, args, (model.name(), dist, rep));
                 let (sum, wall) = match model {
-                    "sequential" => Ok(sequential(&plan)),
-                    "static-split" => static_split(&plan, workers, &s.cores.cpus),
-                    _ => pool(&plan, workers, &s.cores.cpus),
+                    Model::Sequential => Ok(sequential(&plan)),
+                    Model::StaticSplit => static_split(&plan, workers, &s.cores.cpus),
+                    Model::Pool => pool(&plan, workers, &s.cores.cpus),
                 }
                 .with_context(|| format!("{model} ({}), rep {}", dist.name(), rep + 1))?;
                 let mut out = cpu_outcome(
@@ -94,7 +107,7 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                     &mut speedups,
                     &plan,
                     workers,
-                    model,
+                    model.name(),
                     dist,
                     sum,
                     wall,

@@ -29,8 +29,45 @@ use crate::cpu::sequential;
 use crate::shm::SharedCounter;
 use crate::workers::{checksum_words, merge_checksums, timed_workers};
 
+harness::models! {
+    /// The models of this experiment, in the order they run (the thread reference last).
+    pub enum Model {
+        /// This process, no lock.
+        Sequential = "sequential",
+        /// N worker processes, each holding its own lock around every task.
+        GilProcesses = "gil-processes",
+        /// N threads of this process holding one shared lock around every task.
+        GilThreads = "gil-threads",
+    }
+}
+
 /// The models of this experiment, in the order they run (the thread reference last).
-pub const MODELS: &[&str] = &["sequential", "gil-processes", "gil-threads"];
+pub const MODELS: &[Model] = Model::ALL;
+
+impl Model {
+    /// True for the thread reference, which runs after every fork (a fork
+    /// must happen single-threaded).
+    pub const fn starts_threads(self) -> bool {
+        match self {
+            Model::Sequential | Model::GilProcesses => false,
+            Model::GilThreads => true,
+        }
+    }
+
+    /// Runs the model's work on `plan` with `workers` (pinned round-robin to `cpus`).
+    pub fn run(
+        self,
+        plan: &TaskPlan,
+        workers: usize,
+        cpus: &[usize],
+    ) -> anyhow::Result<(Checksum, Duration)> {
+        match self {
+            Model::Sequential => Ok(sequential(plan)),
+            Model::GilProcesses => gil_processes(plan, workers, cpus),
+            Model::GilThreads => gil_threads(plan, workers, cpus),
+        }
+    }
+}
 
 /// N worker processes (pinned round-robin to `cpus`) share the tasks
 /// dynamically; each holds its own lock around every task it runs.
@@ -103,12 +140,8 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
             harness::Claim::C11
         ));
     }
-    let forking: Vec<&str> = models
-        .iter()
-        .copied()
-        .filter(|&m| m != "gil-threads")
-        .collect();
-    let threads = models.contains(&"gil-threads");
+    let (threads, forking): (Vec<Model>, Vec<Model>) =
+        models.iter().copied().partition(|m| m.starts_threads());
     // The speedups of every (repetition, distribution), for the threads that run after every fork.
     let mut runs: Vec<(u32, Dist, Speedups)> = Vec::new();
 
@@ -118,30 +151,28 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
             let want = plan.expected_checksum();
             let mut speedups = Speedups::new(parallelism);
             for &model in &forking {
-                let case = work.case(&s, args, (model, dist, rep));
-                let (sum, wall) = match model {
-                    "sequential" => Ok(sequential(&plan)),
-                    _ => gil_processes(&plan, workers, &s.cores.cpus),
-                }
-                .with_context(|| format!("{model} ({}), rep {}", dist.name(), rep + 1))?;
-                check_checksum(model, dist, sum, want)?;
+                let case = work.case(&s, args, (model.name(), dist, rep));
+                let (sum, wall) = model
+                    .run(&plan, workers, &s.cores.cpus)
+                    .with_context(|| format!("{model} ({}), rep {}", dist.name(), rep + 1))?;
+                check_checksum(model.name(), dist, sum, want)?;
                 let out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
-                let out = speedups.add(model, wall, out);
+                let out = speedups.add(model.name(), wall, out);
                 let r = case.finish(&s, out)?;
                 s.emit(r)?;
             }
             runs.push((rep, dist, speedups));
         }
     }
-    if threads {
-        // Threads only after every fork: a fork must happen single-threaded.
-        for (rep, dist, speedups) in &mut runs {
+    // Threads only after every fork: a fork must happen single-threaded.
+    for (rep, dist, speedups) in &mut runs {
+        for &model in &threads {
             let plan = work.plan(args, *dist, common.seed);
-            let case = work.case(&s, args, ("gil-threads", *dist, *rep));
-            let (sum, wall) = gil_threads(&plan, workers, &s.cores.cpus)?;
-            check_checksum("gil-threads", *dist, sum, plan.expected_checksum())?;
+            let case = work.case(&s, args, (model.name(), *dist, *rep));
+            let (sum, wall) = model.run(&plan, workers, &s.cores.cpus)?;
+            check_checksum(model.name(), *dist, sum, plan.expected_checksum())?;
             let out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
-            let mut out = speedups.add("gil-threads", wall, out);
+            let mut out = speedups.add(model.name(), wall, out);
             if *dist == Dist::Balanced
                 && let Some(v) = verdict(speedups, parallelism)
             {
@@ -156,7 +187,10 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
 
 /// C11: processes, each with its own lock, scale; threads sharing one lock flat-line.
 fn verdict(speedups: &Speedups<'_>, parallelism: usize) -> Option<Verdict> {
-    let (procs, threads) = (speedups.of("gil-processes")?, speedups.of("gil-threads")?);
+    let (procs, threads) = (
+        speedups.of(Model::GilProcesses.name())?,
+        speedups.of(Model::GilThreads.name())?,
+    );
     c11::verdict(
         threads,
         (
@@ -183,9 +217,9 @@ mod tests {
     fn speedups(procs: f64, threads: f64) -> Speedups<'static> {
         let mut s = Speedups::new(2);
         let ms = |x: f64| Duration::from_secs_f64(0.1 / x);
-        s.add("sequential", ms(1.0), Outcome::new(1));
-        s.add("gil-processes", ms(procs), Outcome::new(1));
-        s.add("gil-threads", ms(threads), Outcome::new(1));
+        s.add(Model::Sequential.name(), ms(1.0), Outcome::new(1));
+        s.add(Model::GilProcesses.name(), ms(procs), Outcome::new(1));
+        s.add(Model::GilThreads.name(), ms(threads), Outcome::new(1));
         s
     }
 
@@ -202,8 +236,16 @@ mod tests {
             "threads did not flat-line"
         );
         let mut no_threads = Speedups::new(2);
-        no_threads.add("sequential", Duration::from_millis(100), Outcome::new(1));
-        no_threads.add("gil-processes", Duration::from_millis(50), Outcome::new(1));
+        no_threads.add(
+            Model::Sequential.name(),
+            Duration::from_millis(100),
+            Outcome::new(1),
+        );
+        no_threads.add(
+            Model::GilProcesses.name(),
+            Duration::from_millis(50),
+            Outcome::new(1),
+        );
         assert!(verdict(&no_threads, 2).is_none());
     }
 }

@@ -26,8 +26,18 @@ use workload::{Checksum, KitchenPlan};
 use crate::child::{SingleThreaded, fork_child, gather, pipe, send_words, wait_all};
 use crate::workers::{checksum_words, words_checksum};
 
+harness::models! {
+    /// The models of this experiment, in the order they run.
+    pub enum Model {
+        /// This process cooks one order after another.
+        Sequential = "sequential",
+        /// One forked process per order, all started at once.
+        ProcessPerOrder = "process-per-order",
+    }
+}
+
 /// The models of this experiment, in the order they run.
-pub const MODELS: &[&str] = &["sequential", "process-per-order"];
+pub const MODELS: &[Model] = Model::ALL;
 
 pub use harness::kitchen::{Cooked, sequential};
 
@@ -91,27 +101,27 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
     for rep in 0..common.reps {
         let mut walls: Vec<(&str, f64)> = Vec::new();
         for &model in &models {
+            let (workers, cpus) = match model {
+                Model::Sequential => (1, 1),
+                Model::ProcessPerOrder => (orders, parallelism),
+            };
             let case = s
-                .case(model, "", rep)
+                .case(model.name(), "", rep)
                 .param("orders", args.orders)
                 .param("units_per_ms", per_ms)
-                .param("workers", if model == "sequential" { 1 } else { orders });
+                .param("workers", workers);
             let cooked = match model {
-                "sequential" => sequential(&plan),
-                _ => {
+                Model::Sequential => sequential(&plan),
+                Model::ProcessPerOrder => {
                     process_per_order(&plan).with_context(|| format!("{model}, rep {}", rep + 1))?
                 }
             };
-            cooked.check(model, &plan, expected)?;
-            walls.push((model, cooked.makespan_ms()));
-            let cpus = if model == "sequential" {
-                1
-            } else {
-                parallelism
-            };
+            cooked.check(model.name(), &plan, expected)?;
+            walls.push((model.name(), cooked.makespan_ms()));
             // No model here is concurrent only or parallel only: no C4.
-            let on_one_cpu = model == "process-per-order" && parallelism == 1;
-            let verdict = kitchen::verdict(&walls, model, &plan, parallelism, on_one_cpu, None);
+            let on_one_cpu = model == Model::ProcessPerOrder && parallelism == 1;
+            let verdict =
+                kitchen::verdict(&walls, model.name(), &plan, parallelism, on_one_cpu, None);
             let out = cooked.outcome(&plan, cpus).verdict(verdict);
             let r = case.finish(&s, out)?;
             s.emit(r)?;

@@ -40,8 +40,18 @@ use harness::{Common, Outcome, Session, Timer, UsageError, Verdict, guard, limit
 
 use crate::child::{Child, SingleThreaded, close_in_child, fork_child, pipe, wait_all};
 
+harness::models! {
+    /// The models of this experiment (the thread reference last).
+    pub enum Model {
+        /// Idle forked children, blocked reading a pipe.
+        ForkIdle = "fork-idle",
+        /// Idle threads of this process, blocked reading a pipe.
+        ThreadIdle = "thread-idle",
+    }
+}
+
 /// The models of this experiment (the thread reference last).
-pub const MODELS: &[&str] = &["fork-idle", "thread-idle"];
+pub const MODELS: &[Model] = Model::ALL;
 /// Units alive at the end, unless `--tasks` says otherwise.
 pub const DEFAULT_TASKS: u64 = 1_000;
 /// Rust's default thread stack reservation (the reference threads use it).
@@ -245,41 +255,39 @@ pub fn run(common: &Common, args: &MemoryArgs) -> anyhow::Result<()> {
     limits::check_processes(n)?;
     let mut s = Session::start("process", "memory", common)?;
     let models = s.select_models(MODELS)?;
-    if models.contains(&"thread-idle") {
+    if models.contains(&Model::ThreadIdle) {
         limits::check_threads(n, STACK_BYTES)?;
     }
     let mut process_slopes = Vec::new();
-    if models.contains(&"fork-idle") {
+    // Every repetition of a model before the next: the threads only after
+    // every fork (a fork must happen single-threaded).
+    for &model in &models {
         for rep in 0..common.reps {
             let case = s
-                .case("fork-idle", "", rep)
-                .param("unit", "process")
+                .case(model.name(), "", rep)
                 .param("tasks", n)
                 .param("steps", args.steps);
-            let m =
-                fork_idle(n, args.steps).with_context(|| format!("fork-idle, rep {}", rep + 1))?;
-            let slopes = Slopes::fit(&m.points)?;
-            process_slopes.push(slopes);
-            let r = case.finish(&s, outcome(n, &m, &slopes, None))?;
-            s.emit(r)?;
-        }
-    }
-    if models.contains(&"thread-idle") {
-        // Threads only after every fork: a fork must happen single-threaded.
-        for rep in 0..common.reps {
-            let case = s
-                .case("thread-idle", "", rep)
-                .param("unit", "thread")
-                .param("tasks", n)
-                .param("steps", args.steps)
-                .param("stack_bytes", STACK_BYTES);
-            let m = thread_idle(n, args.steps)
-                .with_context(|| format!("thread-idle, rep {}", rep + 1))?;
-            let slopes = Slopes::fit(&m.points)?;
-            let v = process_slopes
-                .get(rep as usize)
-                .map(|p| verdict(p, &slopes));
-            let r = case.finish(&s, outcome(n, &m, &slopes, v))?;
+            let context = || format!("{model}, rep {}", rep + 1);
+            let r = match model {
+                Model::ForkIdle => {
+                    let case = case.param("unit", "process");
+                    let m = fork_idle(n, args.steps).with_context(context)?;
+                    let slopes = Slopes::fit(&m.points)?;
+                    process_slopes.push(slopes);
+                    case.finish(&s, outcome(n, &m, &slopes, None))?
+                }
+                Model::ThreadIdle => {
+                    let case = case
+                        .param("unit", "thread")
+                        .param("stack_bytes", STACK_BYTES);
+                    let m = thread_idle(n, args.steps).with_context(context)?;
+                    let slopes = Slopes::fit(&m.points)?;
+                    let v = process_slopes
+                        .get(rep as usize)
+                        .map(|p| verdict(p, &slopes));
+                    case.finish(&s, outcome(n, &m, &slopes, v))?
+                }
+            };
             s.emit(r)?;
         }
     }

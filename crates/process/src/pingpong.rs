@@ -19,8 +19,18 @@ use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 
 use crate::child::{Child, SingleThreaded, close_in_child, fork_child, pipe};
 
+harness::models! {
+    /// The models of this experiment.
+    pub enum Model {
+        /// Two pipes, one per direction.
+        Pipe = "pipe",
+        /// One Unix stream socket pair, both directions.
+        Socketpair = "socketpair",
+    }
+}
+
 /// The models of this experiment.
-pub const MODELS: &[&str] = &["pipe", "socketpair"];
+pub const MODELS: &[Model] = Model::ALL;
 
 const PING: u8 = 1;
 
@@ -48,9 +58,9 @@ fn echo(cpu: usize, mut rx: &File, mut tx: &File) -> anyhow::Result<()> {
 impl Partner {
     /// Forks the partner of `model`, which pins itself to CPU `cpu`. The
     /// caller pins itself to the other end's CPU.
-    pub fn start(proof: &SingleThreaded, model: &str, cpu: usize) -> anyhow::Result<Partner> {
+    pub fn start(proof: &SingleThreaded, model: Model, cpu: usize) -> anyhow::Result<Partner> {
         match model {
-            "pipe" => {
+            Model::Pipe => {
                 let (ping_r, ping_w) = pipe()?;
                 let (pong_r, pong_w) = pipe()?;
                 let child = fork_child(proof, "pingpong partner", 0, || {
@@ -63,7 +73,7 @@ impl Partner {
                     child: Some(child),
                 })
             }
-            "socketpair" => {
+            Model::Socketpair => {
                 let (ours, theirs) = socketpair(
                     AddressFamily::Unix,
                     SockType::Stream,
@@ -83,7 +93,6 @@ impl Partner {
                     child: Some(child),
                 })
             }
-            other => anyhow::bail!("unknown pingpong model {other}"),
         }
     }
 
@@ -129,7 +138,7 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
                 let proof = SingleThreaded::check()?;
                 let mut partner = Partner::start(&proof, model, p.b())?;
                 let case = p
-                    .annotate(s.case(model, p.name(), rep))
+                    .annotate(s.case(model.name(), p.name(), rep))
                     .param("unit", "process");
                 let mut h = hist::new();
                 let done = sample::run_samples(&s.schedule(), &mut h, || {

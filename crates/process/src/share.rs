@@ -32,8 +32,29 @@ use crate::child::{
 };
 use crate::shm::SharedBuffer;
 
+harness::models! {
+    /// The models of this experiment.
+    pub enum Model {
+        /// The bytes go through a pipe into the consumer's own buffer.
+        Pipe = "pipe",
+        /// The bytes are filled into a shared memfd mapping, summed in place.
+        MemfdMmap = "memfd-mmap",
+    }
+}
+
 /// The models of this experiment.
-pub const MODELS: &[&str] = &["pipe", "memfd-mmap"];
+pub const MODELS: &[Model] = Model::ALL;
+
+impl Model {
+    /// How many times a transfer copies the bytes: into the kernel and out
+    /// of it through a pipe, never through a shared mapping.
+    pub const fn copies(self) -> u64 {
+        match self {
+            Model::Pipe => 2,
+            Model::MemfdMmap => 0,
+        }
+    }
+}
 
 /// The byte the consumer sends once it is ready.
 const READY: u8 = b'R';
@@ -55,16 +76,15 @@ impl Consumer {
     /// CPU `cpu`, and waits until it is ready.
     pub fn start(
         proof: &SingleThreaded,
-        model: &str,
+        model: Model,
         bytes: usize,
         cpu: usize,
     ) -> anyhow::Result<Consumer> {
         let (data_r, data_w) = pipe()?;
         let (mut answer_r, mut answer_w) = pipe()?;
         let shared = match model {
-            "pipe" => None,
-            "memfd-mmap" => Some(SharedBuffer::new(bytes)?),
-            other => anyhow::bail!("unknown share model {other}"),
+            Model::Pipe => None,
+            Model::MemfdMmap => Some(SharedBuffer::new(bytes)?),
         };
         let child = fork_child(proof, "consumer process", 0, || {
             close_in_child(&data_w); // so that the producer's close is end-of-file
@@ -170,14 +190,14 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
     for rep in 0..common.reps {
         for p in &placements {
             for &size in &args.sizes {
-                let mut rates: Vec<(&str, f64)> = Vec::new();
+                let mut rates: Vec<(Model, f64)> = Vec::new();
                 for (i, &model) in models.iter().enumerate() {
                     pin_current_thread(p.a())?;
                     let proof = SingleThreaded::check()?;
                     let mut consumer = Consumer::start(&proof, model, size as usize, p.b())?;
                     let variant = format!("{}/{}", format_bytes(size), p.name());
                     let mut case = p
-                        .annotate(s.case(model, &variant, rep))
+                        .annotate(s.case(model.name(), &variant, rep))
                         .param("bytes", size);
                     if let Some(c) = pipe_capacity(&consumer.to) {
                         case.set_param("pipe_capacity_bytes", c);
@@ -201,7 +221,7 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
                     let p50 = h.value_at_quantile(0.5).max(1) as f64;
                     let rate = size as f64 / (p50 / 1e9);
                     rates.push((model, rate));
-                    let copied = if model == "pipe" { 2 * size } else { 0 };
+                    let copied = model.copies() * size;
                     let mut out = Outcome::sampled(done, h)
                         .figure("bytes_per_s", rate)
                         .figure("bytes_copied_per_transfer", copied as f64);
@@ -221,11 +241,11 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
 }
 
 /// C8 from the rates of one repetition at one size, `None` until both ran.
-fn verdict(rates: &[(&str, f64)], size: u64, placement: &str) -> Option<Verdict> {
-    let get = |m: &str| rates.iter().find(|r| r.0 == m).map(|r| r.1);
+fn verdict(rates: &[(Model, f64)], size: u64, placement: &str) -> Option<Verdict> {
+    let get = |m: Model| rates.iter().find(|r| r.0 == m).map(|r| r.1);
     Some(c8::verdict(
-        get("pipe")?,
-        get("memfd-mmap")?,
+        get(Model::Pipe)?,
+        get(Model::MemfdMmap)?,
         size,
         placement,
     ))
@@ -237,7 +257,12 @@ mod tests {
 
     #[test]
     fn verdict_compares_pipe_and_mapping() {
-        let v = verdict(&[("pipe", 2e9), ("memfd-mmap", 8e9)], 1 << 28, "same-cpu").unwrap();
+        let v = verdict(
+            &[(Model::Pipe, 2e9), (Model::MemfdMmap, 8e9)],
+            1 << 28,
+            "same-cpu",
+        )
+        .unwrap();
         assert!(v.holds, "{}", v.text);
         assert!(
             v.text.contains("256MiB") && v.text.contains("4.0×"),
@@ -245,11 +270,11 @@ mod tests {
             v.text
         );
         assert!(
-            !verdict(&[("pipe", 8e9), ("memfd-mmap", 2e9)], 1 << 28, "x")
+            !verdict(&[(Model::Pipe, 8e9), (Model::MemfdMmap, 2e9)], 1 << 28, "x")
                 .unwrap()
                 .holds
         );
-        assert!(verdict(&[("pipe", 8e9)], 1 << 28, "x").is_none());
+        assert!(verdict(&[(Model::Pipe, 8e9)], 1 << 28, "x").is_none());
     }
 
     #[test]

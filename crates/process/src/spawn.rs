@@ -23,7 +23,6 @@
 //! cost grows with the parent's memory; `posix_spawn` shares the parent's
 //! memory until the exec and stays flat.
 
-use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::hint::black_box;
 use std::os::unix::ffi::OsStrExt;
@@ -36,18 +35,61 @@ use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, posix_spawn};
 
 use crate::child::{Child, SingleThreaded, fork_child};
 
-/// The models of this experiment, in the order they run (the thread reference last).
-pub const MODELS: &[&str] = &[
-    "fork-exit",
-    "fork-exec-self",
-    "fork-exec-true",
-    "posix-spawn",
-    "command",
-    "thread-spawn",
-];
+harness::models! {
+    /// The models of this experiment, in the order they run (the thread reference last).
+    pub enum Model {
+        /// `fork`, `_exit(0)` in the child.
+        ForkExit = "fork-exit",
+        /// `fork`, `execv` of this binary's hidden `child` subcommand.
+        ForkExecSelf = "fork-exec-self",
+        /// `fork`, `execv` of `/bin/true`.
+        ForkExecTrue = "fork-exec-true",
+        /// `posix_spawn` of `/bin/true`.
+        PosixSpawn = "posix-spawn",
+        /// `std::process::Command` of `/bin/true`.
+        Command = "command",
+        /// The reference: `std::thread` spawn + join.
+        ThreadSpawn = "thread-spawn",
+    }
+}
 
-/// The models that run again with a larger parent heap.
-const HEAP_MODELS: &[&str] = &["fork-exit", "posix-spawn"];
+/// The models of this experiment, in the order they run (the thread reference last).
+pub const MODELS: &[Model] = Model::ALL;
+
+impl Model {
+    /// True for the thread reference, which runs after every fork (a fork
+    /// must happen single-threaded).
+    pub const fn starts_threads(self) -> bool {
+        match self {
+            Model::ForkExit
+            | Model::ForkExecSelf
+            | Model::ForkExecTrue
+            | Model::PosixSpawn
+            | Model::Command => false,
+            Model::ThreadSpawn => true,
+        }
+    }
+
+    /// True for the models that run again with a larger parent heap.
+    pub const fn with_heaps(self) -> bool {
+        match self {
+            Model::ForkExit | Model::PosixSpawn => true,
+            Model::ForkExecSelf | Model::ForkExecTrue | Model::Command | Model::ThreadSpawn => {
+                false
+            }
+        }
+    }
+
+    /// The program the model starts, as its records name it: `self` (this
+    /// binary) or [`TRUE_PATH`]; `None` for the models that start none.
+    pub const fn program(self) -> Option<&'static str> {
+        match self {
+            Model::ForkExecSelf => Some("self"),
+            Model::ForkExecTrue | Model::PosixSpawn | Model::Command => Some(TRUE_PATH),
+            Model::ForkExit | Model::ThreadSpawn => None,
+        }
+    }
+}
 
 /// The program the exec models start.
 pub const TRUE_PATH: &str = "/bin/true";
@@ -205,31 +247,37 @@ pub fn run(common: &Common, args: &SpawnArgs) -> anyhow::Result<()> {
     let models = s.select_models(MODELS)?;
     let programs = Programs::new()?;
     let thp = thp_mode();
-    // p50 of each model without a heap, per repetition, for the verdict.
-    let mut p50s: Vec<BTreeMap<&str, u64>> = vec![BTreeMap::new(); common.reps as usize];
+    let (threads, processes): (Vec<Model>, Vec<Model>) =
+        models.iter().copied().partition(|m| m.starts_threads());
+    let heap_models: Vec<Model> = processes
+        .iter()
+        .copied()
+        .filter(|m| m.with_heaps())
+        .collect();
+    // p50 of each process model without a heap, per repetition, in the
+    // order they ran, for the verdict.
+    let mut p50s: Vec<P50s> = vec![Vec::new(); common.reps as usize];
 
     for (rep, p50) in p50s.iter_mut().enumerate() {
         let rep = rep as u32;
-        for &model in models.iter().filter(|&&m| m != "thread-spawn") {
+        for &model in &processes {
             let ns = measure(&mut s, model, None, rep, &programs, &thp)?;
-            p50.insert(model, ns);
+            p50.push((model, ns));
         }
         for &heap in &args.heap_sizes {
-            let heap_models: Vec<&str> = models
-                .iter()
-                .copied()
-                .filter(|m| HEAP_MODELS.contains(m))
-                .collect();
             if heap_models.is_empty() {
                 break;
             }
             let held = touched_heap(heap);
             let mut line = Vec::new();
-            for model in heap_models {
+            for &model in &heap_models {
                 let ns = measure(&mut s, model, Some(heap), rep, &programs, &thp)?;
-                let base = p50.get(model).map_or(String::new(), |&b| {
-                    format!(" ({:.1}× no heap)", ns as f64 / b.max(1) as f64)
-                });
+                let base = p50
+                    .iter()
+                    .find(|p| p.0 == model)
+                    .map_or(String::new(), |&(_, b)| {
+                        format!(" ({:.1}× no heap)", ns as f64 / b.max(1) as f64)
+                    });
                 line.push(format!("{model} {:.1} µs{base}", ns as f64 / 1e3));
             }
             drop(held);
@@ -240,14 +288,20 @@ pub fn run(common: &Common, args: &SpawnArgs) -> anyhow::Result<()> {
             ));
         }
     }
-    if models.contains(&"thread-spawn") {
-        // Threads only after every fork: a fork must happen single-threaded.
+    // Threads only after every fork: a fork must happen single-threaded.
+    for &model in &threads {
+        let once = match model {
+            Model::ThreadSpawn => thread_spawn_once,
+            Model::ForkExit
+            | Model::ForkExecSelf
+            | Model::ForkExecTrue
+            | Model::PosixSpawn
+            | Model::Command => anyhow::bail!("{model} forks: it runs before every thread"),
+        };
         for (rep, p50) in p50s.iter().enumerate() {
-            let case = s
-                .case("thread-spawn", "", rep as u32)
-                .param("unit", "thread");
+            let case = s.case(model.name(), "", rep as u32).param("unit", "thread");
             let mut h = hist::new();
-            let done = sample::run_samples(&s.schedule(), &mut h, thread_spawn_once)?;
+            let done = sample::run_samples(&s.schedule(), &mut h, once)?;
             let thread_ns = h.value_at_quantile(0.5);
             let mut out = Outcome::sampled(done, h);
             if let Some(v) = verdict(p50, thread_ns) {
@@ -260,11 +314,14 @@ pub fn run(common: &Common, args: &SpawnArgs) -> anyhow::Result<()> {
     s.finish()
 }
 
-/// Samples one model (with a parent heap of `heap` bytes, if given), emits
-/// its record and returns its median in nanoseconds.
+/// The median of each process model of one repetition, in the order they ran.
+type P50s = Vec<(Model, u64)>;
+
+/// Samples one process model (with a parent heap of `heap` bytes, if
+/// given), emits its record and returns its median in nanoseconds.
 fn measure(
     s: &mut Session,
-    model: &'static str,
+    model: Model,
     heap: Option<u64>,
     rep: u32,
     programs: &Programs,
@@ -272,36 +329,31 @@ fn measure(
 ) -> anyhow::Result<u64> {
     let variant = heap.map_or(String::new(), |b| format!("heap-{}", format_bytes(b)));
     let mut case = s
-        .case(model, &variant, rep)
+        .case(model.name(), &variant, rep)
         .param("unit", "process")
         .param("heap_bytes", heap.unwrap_or(0));
     if heap.is_some() {
         case.set_param("thp", thp);
     }
-    if model.starts_with("fork-exec") || model == "posix-spawn" || model == "command" {
-        case.set_param(
-            "program",
-            if model == "fork-exec-self" {
-                "self"
-            } else {
-                TRUE_PATH
-            },
-        );
+    if let Some(program) = model.program() {
+        case.set_param("program", program);
     }
     let proof = SingleThreaded::check()?;
     let mut h = hist::new();
     let schedule = s.schedule();
     let done = match model {
-        "fork-exit" => sample::run_samples(&schedule, &mut h, || fork_exit_once(&proof))?,
-        "fork-exec-self" => sample::run_samples(&schedule, &mut h, || {
+        Model::ForkExit => sample::run_samples(&schedule, &mut h, || fork_exit_once(&proof))?,
+        Model::ForkExecSelf => sample::run_samples(&schedule, &mut h, || {
             fork_exec_once(&proof, &programs.self_path, &programs.self_argv)
         })?,
-        "fork-exec-true" => sample::run_samples(&schedule, &mut h, || {
+        Model::ForkExecTrue => sample::run_samples(&schedule, &mut h, || {
             fork_exec_once(&proof, &programs.true_path, &programs.true_argv)
         })?,
-        "posix-spawn" => sample::run_samples(&schedule, &mut h, || posix_spawn_once(programs))?,
-        "command" => sample::run_samples(&schedule, &mut h, command_once)?,
-        other => anyhow::bail!("unknown spawn model {other}"),
+        Model::PosixSpawn => sample::run_samples(&schedule, &mut h, || posix_spawn_once(programs))?,
+        Model::Command => sample::run_samples(&schedule, &mut h, command_once)?,
+        Model::ThreadSpawn => {
+            anyhow::bail!("{model} starts a thread: it runs after every fork, not here")
+        }
     };
     let p50 = h.value_at_quantile(0.5);
     let out = Outcome::sampled(done, h);
@@ -312,11 +364,8 @@ fn measure(
 
 /// C7: creating (and reaping) a process costs more than a thread; the ratios
 /// of every process model measured in this repetition to the thread's median.
-fn verdict(process_p50: &BTreeMap<&str, u64>, thread_ns: u64) -> Option<Verdict> {
-    let ordered: Vec<(&str, u64)> = MODELS
-        .iter()
-        .filter_map(|m| process_p50.get(m).map(|&ns| (*m, ns)))
-        .collect();
+fn verdict(process_p50: &[(Model, u64)], thread_ns: u64) -> Option<Verdict> {
+    let ordered: Vec<(&str, u64)> = process_p50.iter().map(|&(m, ns)| (m.name(), ns)).collect();
     c7::spawn(&ordered, thread_ns)
 }
 
@@ -326,7 +375,7 @@ mod tests {
 
     #[test]
     fn verdict_states_every_ratio() {
-        let p = BTreeMap::from([("fork-exit", 60_000u64), ("posix-spawn", 300_000)]);
+        let p = [(Model::ForkExit, 60_000u64), (Model::PosixSpawn, 300_000)];
         let v = verdict(&p, 20_000).unwrap();
         assert!(v.holds, "{}", v.text);
         assert!(
@@ -335,7 +384,7 @@ mod tests {
             v.text
         );
         assert!(!verdict(&p, 100_000).unwrap().holds);
-        assert!(verdict(&BTreeMap::new(), 1).is_none());
+        assert!(verdict(&[], 1).is_none());
     }
 
     #[test]

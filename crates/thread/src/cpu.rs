@@ -25,14 +25,24 @@ use workload::{Checksum, TaskPlan};
 
 use crate::workers::timed_workers;
 
+harness::models! {
+    /// The models of this experiment, in the order they run (baseline first).
+    pub enum Model {
+        /// The main thread runs every task.
+        Sequential = "sequential",
+        /// One contiguous block of tasks per worker.
+        StaticSplit = "static-split",
+        /// Workers take the next task from a shared counter.
+        Pool = "pool",
+        /// Work stealing on a local rayon pool.
+        Rayon = "rayon",
+        /// One OS thread per task, all at once.
+        SpawnPerTask = "spawn-per-task",
+    }
+}
+
 /// The models of this experiment, in the order they run (baseline first).
-pub const MODELS: &[&str] = &[
-    "sequential",
-    "static-split",
-    "pool",
-    "rayon",
-    "spawn-per-task",
-];
+pub const MODELS: &[Model] = Model::ALL;
 
 pub use harness::work::sequential;
 
@@ -131,37 +141,38 @@ pub fn rayon_pool(workers: usize, cpus: &[usize]) -> anyhow::Result<rayon::Threa
 pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
     let mut s = Session::start("thread", "cpu", common)?;
     let models = s.select_models(MODELS)?;
-    if models.contains(&"spawn-per-task") {
+    if models.contains(&Model::SpawnPerTask) {
         limits::check_threads(args.tasks, 2 << 20)?;
     }
     let workers = s.workers();
     let parallelism = workers.min(s.cores.cpus.len());
     let work = Work::of(&s, args);
     let cpus = &s.cores.cpus.clone()[..];
-    if !models.contains(&"sequential") {
+    let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
+    if !models.contains(&Model::Sequential) {
         s.note("no sequential model selected: checking checksums against an untimed sequential run; no speedup");
     }
 
     for rep in 0..common.reps {
         for dist in args.dist.dists() {
             let plan = work.plan(args, dist, common.seed);
-            let mut expected = Expected::new(&plan, &models);
+            let mut expected = Expected::new(&plan, &names);
             let mut speedups = Speedups::new(parallelism);
             for (i, &model) in models.iter().enumerate() {
-                let case = work.case(&s, args, (model, dist, rep));
+                let case = work.case(&s, args, (model.name(), dist, rep));
                 let (sum, wall) = match model {
-                    "sequential" => sequential(&plan),
-                    "static-split" => static_split(&plan, workers, cpus)?,
-                    "pool" => pool(&plan, workers, cpus)?,
-                    "rayon" => rayon(&plan, &rayon_pool(workers, cpus)?),
-                    _ => spawn_per_task(&plan)?,
+                    Model::Sequential => sequential(&plan),
+                    Model::StaticSplit => static_split(&plan, workers, cpus)?,
+                    Model::Pool => pool(&plan, workers, cpus)?,
+                    Model::Rayon => rayon(&plan, &rayon_pool(workers, cpus)?),
+                    Model::SpawnPerTask => spawn_per_task(&plan)?,
                 };
                 let mut out = cpu_outcome(
                     &mut expected,
                     &mut speedups,
                     &plan,
                     workers,
-                    model,
+                    model.name(),
                     dist,
                     sum,
                     wall,
@@ -177,7 +188,10 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
             }
             if dist == workload::Dist::Skewed
                 && parallelism > 1
-                && let (Some(st), Some(ra)) = (speedups.of("static-split"), speedups.of("rayon"))
+                && let (Some(st), Some(ra)) = (
+                    speedups.of(Model::StaticSplit.name()),
+                    speedups.of(Model::Rayon.name()),
+                )
             {
                 s.note(&format!(
                     "skewed work on {parallelism} CPUs: static-split efficiency {:.2} vs rayon {:.2} (work stealing evens out heavy tasks)",

@@ -25,8 +25,20 @@ use workload::{Checksum, TaskPlan};
 use crate::cpu::sequential;
 use crate::workers::timed_workers;
 
+harness::models! {
+    /// The models of this experiment, in the order they run (baseline first).
+    pub enum Model {
+        /// One thread, no lock.
+        Sequential = "sequential",
+        /// N workers holding one process-wide lock around every task.
+        GilThreads = "gil-threads",
+        /// The same workers without the lock.
+        NoGilThreads = "no-gil-threads",
+    }
+}
+
 /// The models of this experiment, in the order they run (baseline first).
-pub const MODELS: &[&str] = &["sequential", "gil-threads", "no-gil-threads"];
+pub const MODELS: &[Model] = Model::ALL;
 
 /// N workers (pinned round-robin to `cpus`) share the tasks dynamically;
 /// with `gil`, each task runs while holding that one lock.
@@ -65,21 +77,24 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
         ));
     }
     let gil = Mutex::new(());
+    let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
     for rep in 0..common.reps {
         for dist in args.dist.dists() {
             let plan = work.plan(args, dist, common.seed);
-            let mut expected = Expected::new(&plan, &models);
+            let mut expected = Expected::new(&plan, &names);
             let mut speedups = Speedups::new(parallelism);
             for (i, &model) in models.iter().enumerate() {
-                let case = work.case(&s, args, (model, dist, rep));
+                let case = work.case(&s, args, (model.name(), dist, rep));
                 let (sum, wall) = match model {
-                    "sequential" => sequential(&plan),
-                    "gil-threads" => workers_with_lock(&plan, workers, &s.cores.cpus, Some(&gil))?,
-                    _ => workers_with_lock(&plan, workers, &s.cores.cpus, None)?,
+                    Model::Sequential => sequential(&plan),
+                    Model::GilThreads => {
+                        workers_with_lock(&plan, workers, &s.cores.cpus, Some(&gil))?
+                    }
+                    Model::NoGilThreads => workers_with_lock(&plan, workers, &s.cores.cpus, None)?,
                 };
-                expected.check(model, dist, sum)?;
+                expected.check(model.name(), dist, sum)?;
                 let out = Outcome::new(plan.len() as u64).wall(wall).checksum(sum);
-                let mut out = speedups.add(model, wall, out);
+                let mut out = speedups.add(model.name(), wall, out);
                 if i + 1 == models.len()
                     && dist == workload::Dist::Balanced
                     && let Some(v) = verdict(&speedups, parallelism)
@@ -96,7 +111,10 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
 
 /// C11: locked threads stay near 1×, the same threads without the lock scale.
 fn verdict(speedups: &Speedups<'_>, parallelism: usize) -> Option<Verdict> {
-    let (gil, free) = (speedups.of("gil-threads")?, speedups.of("no-gil-threads")?);
+    let (gil, free) = (
+        speedups.of(Model::GilThreads.name())?,
+        speedups.of(Model::NoGilThreads.name())?,
+    );
     c11::verdict(
         gil,
         ("the same threads without the lock (no-gil-threads)", free),
@@ -118,22 +136,26 @@ mod tests {
         assert_eq!(workers_with_lock(&plan, 3, &[], None).unwrap().0, want);
     }
 
-    fn speedups(of: &[(&'static str, f64)]) -> Speedups<'static> {
+    fn speedups(of: &[(Model, f64)]) -> Speedups<'static> {
         let mut s = Speedups::new(4);
-        s.add("sequential", Duration::from_millis(100), Outcome::new(1));
+        s.add(
+            Model::Sequential.name(),
+            Duration::from_millis(100),
+            Outcome::new(1),
+        );
         for &(m, x) in of {
-            s.add(m, Duration::from_secs_f64(0.1 / x), Outcome::new(1));
+            s.add(m.name(), Duration::from_secs_f64(0.1 / x), Outcome::new(1));
         }
         s
     }
 
     #[test]
     fn verdict_needs_both_models_and_two_cpus() {
-        let both = speedups(&[("gil-threads", 1.0), ("no-gil-threads", 3.8)]);
+        let both = speedups(&[(Model::GilThreads, 1.0), (Model::NoGilThreads, 3.8)]);
         assert!(verdict(&both, 1).is_none());
-        assert!(verdict(&speedups(&[("gil-threads", 1.0)]), 4).is_none());
+        assert!(verdict(&speedups(&[(Model::GilThreads, 1.0)]), 4).is_none());
         assert!(verdict(&both, 4).unwrap().holds);
-        let scaled = speedups(&[("gil-threads", 2.5), ("no-gil-threads", 3.8)]);
+        let scaled = speedups(&[(Model::GilThreads, 2.5), (Model::NoGilThreads, 3.8)]);
         assert!(!verdict(&scaled, 4).unwrap().holds);
     }
 }

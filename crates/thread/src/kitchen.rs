@@ -26,13 +26,52 @@ use harness::kitchen::{self, wait_blocking};
 use harness::{Common, Session, limits};
 use workload::{Checksum, KitchenPlan};
 
+harness::models! {
+    /// The models of this experiment, in the order they run.
+    pub enum Model {
+        /// One cook, one order after another.
+        Sequential = "sequential",
+        /// N cooks, each cooking its next order start to finish.
+        ParallelOnly = "parallel-only",
+        /// A thread per order, all pinned to one CPU.
+        ConcurrentOnly = "concurrent-only",
+        /// A thread per order on all N CPUs.
+        ThreadPerOrder = "thread-per-order",
+    }
+}
+
 /// The models of this experiment, in the order they run.
-pub const MODELS: &[&str] = &[
-    "sequential",
-    "parallel-only",
-    "concurrent-only",
-    "thread-per-order",
-];
+pub const MODELS: &[Model] = Model::ALL;
+
+impl Model {
+    /// True for the models that start one thread per order.
+    pub const fn thread_per_order(self) -> bool {
+        match self {
+            Model::Sequential | Model::ParallelOnly => false,
+            Model::ConcurrentOnly | Model::ThreadPerOrder => true,
+        }
+    }
+
+    /// True for the models that are another one on one CPU (skipped there
+    /// unless named): parallel-only is sequential, concurrent-only is
+    /// thread-per-order.
+    pub const fn same_as_another_on_one_cpu(self) -> bool {
+        match self {
+            Model::Sequential | Model::ThreadPerOrder => false,
+            Model::ParallelOnly | Model::ConcurrentOnly => true,
+        }
+    }
+
+    /// True when the model is concurrency confined to one CPU, with
+    /// `parallelism` CPUs for the run: the case that decides C1.
+    pub const fn concurrent_on_one_cpu(self, parallelism: usize) -> bool {
+        match self {
+            Model::Sequential | Model::ParallelOnly => false,
+            Model::ConcurrentOnly => true,
+            Model::ThreadPerOrder => parallelism == 1,
+        }
+    }
+}
 
 pub use harness::kitchen::{Cooked, sequential};
 
@@ -124,13 +163,10 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
     let mut models = s.select_models(MODELS)?;
     let parallelism = s.workers().min(s.cores.cpus.len());
     if parallelism == 1 && common.models.is_empty() {
-        models.retain(|m| *m != "parallel-only" && *m != "concurrent-only");
+        models.retain(|m| !m.same_as_another_on_one_cpu());
         s.note("on one CPU parallel-only is sequential and concurrent-only is thread-per-order: skipped");
     }
-    if models
-        .iter()
-        .any(|m| m.contains("order") || *m == "concurrent-only")
-    {
+    if models.iter().any(|m| m.thread_per_order()) {
         limits::check_threads(args.orders, 2 << 20)?;
     }
     let per_ms = s.units_per_ms(&args.calibration);
@@ -140,35 +176,40 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
     for rep in 0..common.reps {
         let mut walls: Vec<(&str, f64)> = Vec::new();
         for &model in &models {
-            let one_cpu =
-                model == "concurrent-only" || (model == "thread-per-order" && parallelism == 1);
+            let one_cpu = model.concurrent_on_one_cpu(parallelism);
             let case = s
-                .case(model, "", rep)
+                .case(model.name(), "", rep)
                 .param("orders", args.orders)
                 .param("units_per_ms", per_ms)
                 .param(
                     "workers",
-                    if model == "sequential" || one_cpu {
+                    if model == Model::Sequential || one_cpu {
                         1
                     } else {
                         s.workers()
                     },
                 );
             let cooked = match model {
-                "sequential" => sequential(&plan),
-                "parallel-only" => parallel_only(&plan, s.workers())?,
-                "concurrent-only" => thread_per_order(&plan, Some(first_cpu))?,
-                _ => thread_per_order(&plan, None)?,
+                Model::Sequential => sequential(&plan),
+                Model::ParallelOnly => parallel_only(&plan, s.workers())?,
+                Model::ConcurrentOnly => thread_per_order(&plan, Some(first_cpu))?,
+                Model::ThreadPerOrder => thread_per_order(&plan, None)?,
             };
-            cooked.check(model, &plan, expected)?;
-            walls.push((model, cooked.makespan_ms()));
-            let cpus = if one_cpu || model == "sequential" {
+            cooked.check(model.name(), &plan, expected)?;
+            walls.push((model.name(), cooked.makespan_ms()));
+            let cpus = if one_cpu || model == Model::Sequential {
                 1
             } else {
                 parallelism
             };
-            let verdict =
-                kitchen::verdict(&walls, model, &plan, parallelism, one_cpu, Some(C4_MODELS));
+            let verdict = kitchen::verdict(
+                &walls,
+                model.name(),
+                &plan,
+                parallelism,
+                one_cpu,
+                Some(C4_MODELS),
+            );
             let out = cooked.outcome(&plan, cpus).verdict(verdict);
             let r = case.finish(&s, out)?;
             s.emit(r)?;
@@ -179,9 +220,9 @@ pub fn run(common: &Common, args: &KitchenArgs) -> anyhow::Result<()> {
 
 /// The models C4 compares: both at once, and each alone.
 const C4_MODELS: c4::Models<'static> = c4::Models {
-    both: "thread-per-order",
-    parallel_only: "parallel-only",
-    concurrent_only: "concurrent-only",
+    both: Model::ThreadPerOrder.name(),
+    parallel_only: Model::ParallelOnly.name(),
+    concurrent_only: Model::ConcurrentOnly.name(),
 };
 
 #[cfg(test)]

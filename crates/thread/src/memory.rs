@@ -17,8 +17,16 @@ use harness::cli::MemoryArgs;
 use harness::stats::fit_line;
 use harness::{Common, Outcome, Session, Timer, limits, rusage};
 
+harness::models! {
+    /// The models of this experiment.
+    pub enum Model {
+        /// `std::thread` with the default stack size.
+        StdThread = "std-thread",
+    }
+}
+
 /// The models of this experiment.
-pub const MODELS: &[&str] = &["std-thread"];
+pub const MODELS: &[Model] = Model::ALL;
 /// Threads alive at the end, unless `--tasks` says otherwise.
 pub const DEFAULT_TASKS: u64 = 10_000;
 /// Rust's default thread stack reservation.
@@ -49,7 +57,7 @@ pub fn run(common: &Common, args: &MemoryArgs) -> anyhow::Result<()> {
     for rep in 0..common.reps {
         for &model in &models {
             let case = s
-                .case(model, "", rep)
+                .case(model.name(), "", rep)
                 .param("unit", "thread")
                 .param("tasks", n)
                 .param("steps", args.steps)

@@ -20,8 +20,20 @@ use harness::cli::PlacementArgs;
 use harness::cores::pin_current_thread;
 use harness::{Common, Outcome, Session, Timer, hist, sample};
 
+harness::models! {
+    /// The models of this experiment.
+    pub enum Model {
+        /// Two pipes, `read`/`write` system calls.
+        Pipe = "pipe",
+        /// A mutex-protected turn flag and a condition variable.
+        Condvar = "condvar",
+        /// Two `std::sync::mpsc` channels.
+        Channel = "channel",
+    }
+}
+
 /// The models of this experiment.
-pub const MODELS: &[&str] = &["pipe", "condvar", "channel"];
+pub const MODELS: &[Model] = Model::ALL;
 
 const PING: u8 = 1;
 const STOP: u8 = 0;
@@ -34,12 +46,11 @@ pub trait PingPong {
 
 /// Starts the partner thread of `model`, pinned to CPU `partner_cpu`.
 /// The caller pins itself to the other end's CPU.
-pub fn start(model: &str, partner_cpu: usize) -> anyhow::Result<Box<dyn PingPong>> {
+pub fn start(model: Model, partner_cpu: usize) -> anyhow::Result<Box<dyn PingPong>> {
     Ok(match model {
-        "pipe" => Box::new(PipePair::start(partner_cpu)?),
-        "condvar" => Box::new(CondvarPair::start(partner_cpu)?),
-        "channel" => Box::new(ChannelPair::start(partner_cpu)?),
-        other => anyhow::bail!("unknown pingpong model {other}"),
+        Model::Pipe => Box::new(PipePair::start(partner_cpu)?),
+        Model::Condvar => Box::new(CondvarPair::start(partner_cpu)?),
+        Model::Channel => Box::new(ChannelPair::start(partner_cpu)?),
     })
 }
 
@@ -229,7 +240,7 @@ pub fn run(common: &Common, args: &PlacementArgs) -> anyhow::Result<()> {
                 pin_current_thread(p.a())?;
                 let mut pair = start(model, p.b())?;
                 let case = p
-                    .annotate(s.case(model, p.name(), rep))
+                    .annotate(s.case(model.name(), p.name(), rep))
                     .param("unit", "thread");
                 let mut h = hist::new();
                 let done = sample::run_samples(&s.schedule(), &mut h, || {

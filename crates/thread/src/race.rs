@@ -20,31 +20,21 @@ use harness::{Common, Outcome, Session, Verdict};
 
 use crate::workers::timed_workers;
 
-/// The models of this experiment, in the order they run (the losing one last).
-pub const MODELS: &[&str] = &["fetch-add", "mutex", "load-store"];
-
-/// How the counter is incremented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Increment {
-    /// `fetch_add`: one atomic read-modify-write.
-    FetchAdd,
-    /// Lock, add, unlock.
-    Mutex,
-    /// Atomic load, then atomic store of the value plus one: not atomic as a whole.
-    LoadStore,
-}
-
-impl Increment {
-    /// The model of a name in [`MODELS`].
-    pub fn from_model(model: &str) -> Option<Increment> {
-        match model {
-            "fetch-add" => Some(Increment::FetchAdd),
-            "mutex" => Some(Increment::Mutex),
-            "load-store" => Some(Increment::LoadStore),
-            _ => None,
-        }
+harness::models! {
+    /// How the counter is incremented: the models of this experiment, in
+    /// the order they run (the losing one last).
+    pub enum Increment {
+        /// `fetch_add`: one atomic read-modify-write.
+        FetchAdd = "fetch-add",
+        /// Lock, add, unlock.
+        Mutex = "mutex",
+        /// Atomic load, then atomic store of the value plus one: not atomic as a whole.
+        LoadStore = "load-store",
     }
 }
+
+/// The models of this experiment, in the order they run (the losing one last).
+pub const MODELS: &[Increment] = Increment::ALL;
 
 /// The shared counter, one representation per model.
 #[derive(Debug, Default)]
@@ -81,7 +71,7 @@ impl Counter {
     pub fn value(&self, how: Increment) -> u64 {
         match how {
             Increment::Mutex => *self.locked.lock().unwrap_or_else(|e| e.into_inner()),
-            _ => self.atomic.load(Ordering::Relaxed),
+            Increment::FetchAdd | Increment::LoadStore => self.atomic.load(Ordering::Relaxed),
         }
     }
 }
@@ -124,14 +114,13 @@ pub fn run(common: &Common, args: &RaceArgs) -> anyhow::Result<()> {
     }
     let expected = units as u64 * args.increments;
     for rep in 0..common.reps {
-        let mut seen: Vec<(&str, u64, f64)> = Vec::new();
+        let mut seen: Vec<(Increment, u64, f64)> = Vec::new();
         for (i, &model) in models.iter().enumerate() {
             let case = s
-                .case(model, "", rep)
+                .case(model.name(), "", rep)
                 .param("tasks", units)
                 .param("increments", args.increments);
-            let how = Increment::from_model(model).expect("MODELS and Increment agree");
-            let (fin, wall) = race(how, units, &s.cores.cpus, args.increments)?;
+            let (fin, wall) = race(model, units, &s.cores.cpus, args.increments)?;
             anyhow::ensure!(
                 fin <= expected,
                 "{model} counted {fin}, more than the {expected} increments made"
@@ -159,18 +148,22 @@ pub fn run(common: &Common, args: &RaceArgs) -> anyhow::Result<()> {
 
 /// C9 from the models of one repetition, `None` until all three ran.
 fn verdict(
-    seen: &[(&str, u64, f64)],
+    seen: &[(Increment, u64, f64)],
     units: usize,
     parallel: usize,
     expected: u64,
 ) -> Option<Verdict> {
-    let get = |m: &str| {
+    let get = |m: Increment| {
         seen.iter().find(|x| x.0 == m).map(|x| c9::Raced {
             lost: x.1,
             ns_per_increment: x.2,
         })
     };
-    let (racy, atomic, mutex) = (get("load-store")?, get("fetch-add")?, get("mutex")?);
+    let (racy, atomic, mutex) = (
+        get(Increment::LoadStore)?,
+        get(Increment::FetchAdd)?,
+        get(Increment::Mutex)?,
+    );
     Some(c9::verdict(racy, atomic, mutex, units, parallel, expected))
 }
 
@@ -189,22 +182,17 @@ mod tests {
     }
 
     #[test]
-    fn every_model_name_has_an_increment() {
-        assert!(MODELS.iter().all(|m| Increment::from_model(m).is_some()));
-    }
-
-    #[test]
     fn verdict_reads_the_losses() {
         let seen = [
-            ("fetch-add", 0, 10.0),
-            ("mutex", 0, 30.0),
-            ("load-store", 500, 2.0),
+            (Increment::FetchAdd, 0, 10.0),
+            (Increment::Mutex, 0, 30.0),
+            (Increment::LoadStore, 500, 2.0),
         ];
         assert!(verdict(&seen, 2, 2, 1000).unwrap().holds);
         let seen = [
-            ("fetch-add", 0, 10.0),
-            ("mutex", 0, 30.0),
-            ("load-store", 0, 2.0),
+            (Increment::FetchAdd, 0, 10.0),
+            (Increment::Mutex, 0, 30.0),
+            (Increment::LoadStore, 0, 2.0),
         ];
         assert!(!verdict(&seen, 2, 2, 1000).unwrap().holds);
     }

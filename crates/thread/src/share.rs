@@ -18,8 +18,16 @@ use harness::cores::pin_current_thread;
 use harness::{Common, Outcome, Session, Timer, hist, limits, sample};
 use workload::bytes;
 
+harness::models! {
+    /// The models of this experiment.
+    pub enum Model {
+        /// An `Arc<Vec<u8>>` sent over a `std::sync::mpsc` channel.
+        Arc = "arc",
+    }
+}
+
 /// The models of this experiment.
-pub const MODELS: &[&str] = &["arc"];
+pub const MODELS: &[Model] = Model::ALL;
 
 /// A consumer thread that sums every buffer it is handed and hands it back.
 pub struct Consumer {
@@ -87,7 +95,7 @@ pub fn run(common: &Common, args: &ShareArgs) -> anyhow::Result<()> {
                     let mut buf = Arc::new(vec![0u8; size as usize]);
                     let variant = format!("{}/{}", format_bytes(size), p.name());
                     let case = p
-                        .annotate(s.case(model, &variant, rep))
+                        .annotate(s.case(model.name(), &variant, rep))
                         .param("bytes", size);
                     let mut h = hist::new();
                     let mut round = 0u64;

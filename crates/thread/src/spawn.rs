@@ -9,8 +9,18 @@ use std::thread;
 
 use harness::{Common, Outcome, Session, Timer, hist, sample};
 
+harness::models! {
+    /// The models of this experiment.
+    pub enum Model {
+        /// `std::thread` spawn + join.
+        StdSpawn = "std-spawn",
+        /// Scoped thread spawn + join.
+        ScopedSpawn = "scoped-spawn",
+    }
+}
+
 /// The models of this experiment.
-pub const MODELS: &[&str] = &["std-spawn", "scoped-spawn"];
+pub const MODELS: &[Model] = Model::ALL;
 
 /// Spawns and joins one `std::thread` with an empty body; returns nanoseconds.
 pub fn std_spawn_once() -> anyhow::Result<u64> {
@@ -48,10 +58,10 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
     for rep in 0..common.reps {
         for &model in &models {
             let f = match model {
-                "std-spawn" => std_spawn_once,
-                _ => scoped_spawn_once,
+                Model::StdSpawn => std_spawn_once,
+                Model::ScopedSpawn => scoped_spawn_once,
             };
-            let case = s.case(model, "", rep).param("unit", "thread");
+            let case = s.case(model.name(), "", rep).param("unit", "thread");
             let mut h = hist::new();
             let done = sample::run_samples(&s.schedule(), &mut h, f)?;
             let out = Outcome::sampled(done, h);

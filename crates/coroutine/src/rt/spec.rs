@@ -1,4 +1,5 @@
-//! How a runtime is chosen and sized: [`Kind`] names it, [`Spec`] says how
+//! How a runtime is chosen and sized: [`Kind`] names it (and is the model of
+//! the experiments whose models are the runtimes), [`Spec`] says how
 //! to build it for one case (workers, pinning, blocking pool), and the
 //! `prepare*` functions fix what must be fixed while the process is still
 //! single-threaded (the thread counts some runtimes read once from the
@@ -12,22 +13,14 @@ use harness::model::ModelStatus;
 use harness::{Case, Session};
 
 /// tokio's single-threaded scheduler.
-pub const TOKIO_CURRENT: &str = "tokio-current-thread";
+pub const TOKIO_CURRENT: &str = Kind::TokioCurrentThread.name();
 /// tokio's work-stealing scheduler.
-pub const TOKIO_MULTI: &str = "tokio-multi-thread";
+pub const TOKIO_MULTI: &str = Kind::TokioMultiThread.name();
 /// A smol `Executor` run on N threads.
-pub const SMOL: &str = "smol";
-/// async-std's global executor (discontinued).
+pub const SMOL: &str = Kind::Smol.name();
+/// async-std's global executor (discontinued); the name of
+/// `Kind::AsyncStd`, which only a build with the `async-std` feature has.
 pub const ASYNC_STD: &str = "async-std";
-
-/// The runtimes this build has, in the order experiments run them.
-pub const RUNTIMES: &[&str] = &[
-    TOKIO_CURRENT,
-    TOKIO_MULTI,
-    SMOL,
-    #[cfg(feature = "async-std")]
-    ASYNC_STD,
-];
 
 /// The environment variable the `blocking` crate (smol, async-std) reads its pool size from, once.
 const BLOCKING_THREADS_ENV: &str = "BLOCKING_MAX_THREADS";
@@ -82,10 +75,11 @@ pub fn prepare_cores(cores: &CoreSet) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints, once per run, that async-std is discontinued, if it is among `models`.
-pub fn note_discontinued(s: &Session, models: &[&str]) {
-    if models.iter().any(|m| m.starts_with(ASYNC_STD)) {
-        s.note(ASYNC_STD_STATUS.note);
+/// Prints, once per run, that async-std is discontinued, if it is among the
+/// runtimes of the models selected.
+pub fn note_discontinued(s: &Session, runtimes: impl IntoIterator<Item = Kind>) {
+    if let Some(status) = runtimes.into_iter().find_map(Kind::status) {
+        s.note(status.note);
     }
 }
 
@@ -97,52 +91,42 @@ pub(super) fn process_cpus() -> Vec<usize> {
     }
 }
 
-/// Which runtime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// `tokio-current-thread`.
-    TokioCurrentThread,
-    /// `tokio-multi-thread`.
-    TokioMultiThread,
-    /// `smol`.
-    Smol,
-    /// `async-std` (discontinued).
-    #[cfg(feature = "async-std")]
-    AsyncStd,
+harness::models! {
+    /// Which runtime; also the model of every experiment whose models are
+    /// the runtimes (`spawn`, `memory`, `stall`): `ALL` holds the runtimes
+    /// this build has, in the order experiments run them.
+    pub enum Kind {
+        /// tokio's single-threaded scheduler.
+        TokioCurrentThread = "tokio-current-thread",
+        /// tokio's work-stealing scheduler.
+        TokioMultiThread = "tokio-multi-thread",
+        /// A smol `Executor` run on N threads.
+        Smol = "smol",
+        /// async-std's global executor (discontinued).
+        #[cfg(feature = "async-std")]
+        AsyncStd = "async-std",
+    }
 }
 
 impl Kind {
-    /// The runtime a model name starts with (`smol-socketpair` is smol).
-    pub fn of_model(model: &str) -> Option<Kind> {
-        let k = [
-            Kind::TokioCurrentThread,
-            Kind::TokioMultiThread,
-            Kind::Smol,
-            #[cfg(feature = "async-std")]
-            Kind::AsyncStd,
-        ];
-        k.into_iter().find(|k| {
-            model == k.name()
-                || model
-                    .strip_prefix(k.name())
-                    .is_some_and(|r| r.starts_with('-'))
-        })
-    }
-
-    /// The model name of the runtime.
-    pub fn name(self) -> &'static str {
+    /// True for a runtime that runs every task on one thread by design.
+    pub const fn single_threaded(self) -> bool {
         match self {
-            Kind::TokioCurrentThread => TOKIO_CURRENT,
-            Kind::TokioMultiThread => TOKIO_MULTI,
-            Kind::Smol => SMOL,
+            Kind::TokioCurrentThread => true,
+            Kind::TokioMultiThread | Kind::Smol => false,
             #[cfg(feature = "async-std")]
-            Kind::AsyncStd => ASYNC_STD,
+            Kind::AsyncStd => false,
         }
     }
 
-    /// True for a runtime that runs every task on one thread by design.
-    pub fn single_threaded(self) -> bool {
-        self == Kind::TokioCurrentThread
+    /// What records and notes say about the runtime's standing: async-std
+    /// is discontinued; the others have nothing to say.
+    pub const fn status(self) -> Option<ModelStatus> {
+        match self {
+            Kind::TokioCurrentThread | Kind::TokioMultiThread | Kind::Smol => None,
+            #[cfg(feature = "async-std")]
+            Kind::AsyncStd => Some(ASYNC_STD_STATUS),
+        }
     }
 }
 
@@ -197,9 +181,9 @@ impl Spec {
     pub fn worker_threads(&self) -> usize {
         match self.kind {
             Kind::TokioCurrentThread => 1,
+            Kind::TokioMultiThread | Kind::Smol => self.workers,
             #[cfg(feature = "async-std")]
             Kind::AsyncStd => PROCESS.get().map_or(self.workers, |p| p.1),
-            _ => self.workers,
         }
     }
 
