@@ -32,7 +32,7 @@ fn main() {
                         .map(|_| {
                             race(how, workers, &cores.cpus, PER_WORKER)
                                 .expect("race failed")
-                                .1
+                                .wall
                         })
                         .sum()
                 })

@@ -285,19 +285,19 @@ mod tests {
     fn verdicts_are_c2_for_one_thread_and_c3_for_many() {
         let d = speedups(&[(Model::Smol, 0.97)]);
         let v = verdict(&d, Model::Smol, 1, Dist::Balanced, true).unwrap();
-        assert_eq!((v.claim.id(), v.holds), ("C2", true));
+        assert_eq!((v.claim.id(), v.holds()), ("C2", true));
         assert!(verdict(&d, Model::Smol, 1, Dist::Balanced, false).is_none());
 
         let d = speedups(&[(Model::TokioCurrentThread, 0.99)]);
         let v = verdict(&d, Model::TokioCurrentThread, 4, Dist::Skewed, false).unwrap();
-        assert_eq!((v.claim.id(), v.holds), ("C2", true));
+        assert_eq!((v.claim.id(), v.holds()), ("C2", true));
 
         let d = speedups(&[
             (Model::TokioCurrentThread, 0.99),
             (Model::TokioMultiThread, 3.6),
         ]);
         let v = verdict(&d, Model::TokioMultiThread, 4, Dist::Balanced, true).unwrap();
-        assert_eq!((v.claim.id(), v.holds), ("C3", true));
+        assert_eq!((v.claim.id(), v.holds()), ("C3", true));
         assert!(v.text.contains("tokio-multi-thread"), "{}", v.text);
         assert!(
             !v.text.contains("tokio-current-thread"),
@@ -309,7 +309,7 @@ mod tests {
         assert!(
             !verdict(&d, Model::Smol, 4, Dist::Balanced, true)
                 .unwrap()
-                .holds
+                .holds()
         );
     }
 }

@@ -164,8 +164,18 @@ impl Job for Heartbeat {
     }
 }
 
-/// Heartbeat p99 of each blocker of one runtime, in the order they ran.
-type P99s = Vec<(Blocker, u64)>;
+/// Heartbeat tail of each blocker of one runtime, in the order they ran.
+type Tails = Vec<(Blocker, c6::Tail)>;
+
+/// The tail of `h` that its samples support (see `c6::tail_quantile`).
+pub fn tail(h: &hdrhistogram::Histogram<u64>) -> c6::Tail {
+    let q = c6::tail_quantile(h.len()).unwrap_or(0.5);
+    c6::Tail {
+        ns: h.value_at_quantile(q),
+        quantile: q,
+        samples: h.len(),
+    }
+}
 
 /// `coroutine stall`.
 pub fn run(common: &Common, args: &StallArgs) -> anyhow::Result<()> {
@@ -177,7 +187,7 @@ pub fn run(common: &Common, args: &StallArgs) -> anyhow::Result<()> {
     for rep in 0..common.reps {
         for &model in &models {
             let spec = Spec::spread(model, &s);
-            let mut p99s: P99s = Vec::new();
+            let mut tails: Tails = Vec::new();
             for what in Blocker::ALL {
                 let case = spec
                     .annotate(s.case(model.name(), what.name(), rep))
@@ -195,7 +205,7 @@ pub fn run(common: &Common, args: &StallArgs) -> anyhow::Result<()> {
                 )?;
                 anyhow::ensure!(beats.ticks > 0, "{model}: the heartbeat never ticked");
                 let lateness = &beats.lateness;
-                p99s.push((what, lateness.value_at_quantile(0.99)));
+                tails.push((what, tail(lateness)));
                 let mut out = Outcome::new(beats.ticks)
                     .wall(beats.wall)
                     .figure("blocker_calls", beats.blocks as f64)
@@ -205,7 +215,7 @@ pub fn run(common: &Common, args: &StallArgs) -> anyhow::Result<()> {
                     )
                     .histogram(beats.lateness);
                 if what == Blocker::BlockingSleep {
-                    let v = c6(&p99s, block, spec.worker_threads(), model.name());
+                    let v = c6(&tails, block, spec.worker_threads(), model.name());
                     match v {
                         Some(v) if spec.worker_threads() == 1 => out = out.verdict(v),
                         Some(v) => s.note(&format!(
@@ -224,21 +234,21 @@ pub fn run(common: &Common, args: &StallArgs) -> anyhow::Result<()> {
     s.finish()
 }
 
-/// C6 for one runtime from the heartbeat's p99 beside each blocker, `None`
+/// C6 for one runtime from the heartbeat's tail beside each blocker, `None`
 /// until all three ran.
 pub fn c6(
-    p99s: &[(Blocker, u64)],
+    tails: &[(Blocker, c6::Tail)],
     block: Duration,
     threads: usize,
     model: &str,
 ) -> Option<Verdict> {
-    let get = |b: Blocker| p99s.iter().find(|p| p.0 == b).map(|p| p.1);
-    let p99 = c6::Stall {
+    let get = |b: Blocker| tails.iter().find(|p| p.0 == b).map(|p| p.1);
+    let t = c6::Stall {
         blocking_sleep: get(Blocker::BlockingSleep)?,
         async_sleep: get(Blocker::AsyncSleep)?,
         spawn_blocking: get(Blocker::SpawnBlocking)?,
     };
-    Some(c6::stall(p99, block, threads, model))
+    Some(c6::stall(t, block, threads, model))
 }
 
 #[cfg(test)]
@@ -248,12 +258,17 @@ mod tests {
     #[test]
     fn c6_needs_all_three_blockers() {
         let block = Duration::from_millis(20);
+        let t = |ns| c6::Tail {
+            ns,
+            quantile: 0.99,
+            samples: 1000,
+        };
         let p = [
-            (Blocker::AsyncSleep, 1_100_000),
-            (Blocker::SpawnBlocking, 1_200_000),
-            (Blocker::BlockingSleep, 19_000_000),
+            (Blocker::AsyncSleep, t(1_100_000)),
+            (Blocker::SpawnBlocking, t(1_200_000)),
+            (Blocker::BlockingSleep, t(19_000_000)),
         ];
-        assert!(c6(&p, block, 1, "smol").unwrap().holds);
+        assert!(c6(&p, block, 1, "smol").unwrap().holds());
         assert!(c6(&p[..2], block, 1, "smol").is_none());
     }
 }

@@ -207,7 +207,7 @@ mod tests {
             ("b", 55.0),
         ];
         let v = verdict(&walls, "c", &plan, 2, true, Some(m)).unwrap();
-        assert_eq!((v.claim, v.holds), (Claim::C1, true));
+        assert_eq!((v.claim, v.holds()), (Claim::C1, true));
         assert!(
             verdict(&walls, "b", &plan, 2, false, Some(m)).is_none(),
             "three orders fit one CPU: C4 is not decided by them"
@@ -216,7 +216,7 @@ mod tests {
         let busy = KitchenPlan::new(300, 5.0, 1);
         let walls = [("p", 4200.0), ("c", 1000.0), ("b", 380.0)];
         let v = verdict(&walls, "b", &busy, 3, false, Some(m)).unwrap();
-        assert_eq!((v.claim, v.holds), (Claim::C4, true));
+        assert_eq!((v.claim, v.holds()), (Claim::C4, true));
         assert!(
             verdict(&walls, "b", &busy, 1, false, Some(m)).is_none(),
             "C4 needs 2 CPUs"
@@ -234,12 +234,12 @@ mod tests {
             "thread-per-order",
             &k,
         );
-        assert!(v.unwrap().holds);
+        assert!(v.unwrap().holds());
         let v = c1::verdict(
             &[("sequential", 126.0), ("thread-per-order", 120.0)],
             "thread-per-order",
             &k,
         );
-        assert!(!v.unwrap().holds);
+        assert!(!v.unwrap().holds());
     }
 }

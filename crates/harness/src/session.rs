@@ -29,7 +29,10 @@ use crate::sample::{self, Sampled, Schedule};
 use crate::sink::Sink;
 use crate::ui::Ui;
 use crate::{UsageError, calibrate, guard};
-use record::{CtxSwitches, Latency, Record, SCHEMA, Verdict};
+use record::claims::noise::{self, Load};
+use record::{CtxSwitches, Interference, Latency, Record, SCHEMA, Verdict};
+
+use crate::interference::Reading;
 
 /// The run of one experiment.
 pub struct Session {
@@ -45,6 +48,9 @@ pub struct Session {
     ui: Ui,
     verdicts: Vec<Verdict>,
     emitted: u64,
+    /// `(rep, model, variant, interference)` of every case emitted, for the
+    /// verdicts that compare them.
+    loads: Vec<(u32, String, String, Interference)>,
 }
 
 impl Session {
@@ -80,6 +86,7 @@ impl Session {
             ui,
             verdicts: Vec::new(),
             emitted: 0,
+            loads: Vec::new(),
         };
         s.ui.title(&format!(
             "{binary} {experiment}: {} worker(s) on CPU(s) {}{} · seed {} · harness overhead {:.0} ns/sample",
@@ -175,14 +182,36 @@ impl Session {
             variant: variant.to_string(),
             rep,
             params,
+            reading: Reading::now(&self.cores.cpus),
             started: Instant::now(),
             self0: Usage::this_process(),
             children0: Usage::children(),
         }
     }
 
-    /// Prints the case on stderr and writes its record; a verdict, if any, is printed too.
-    pub fn emit(&mut self, r: Record) -> anyhow::Result<()> {
+    /// Prints the case on stderr and writes its record; a verdict, if any, is
+    /// first weighed against the interference of the cases it compared (see
+    /// `record::claims::noise`), then printed too.
+    pub fn emit(&mut self, mut r: Record) -> anyhow::Result<()> {
+        if let Some(i) = r.interference {
+            self.loads
+                .push((r.rep, r.model.clone(), r.variant.clone(), i));
+        }
+        if let Some(v) = r.verdict.as_mut() {
+            let loads: Vec<Load<'_>> = v
+                .compared
+                .iter()
+                .filter_map(|c| {
+                    self.load_of(c, r.rep, &r.variant).map(|interference| Load {
+                        model: c.as_str(),
+                        interference,
+                    })
+                })
+                .collect();
+            let mut weighed = v.clone();
+            noise::weigh(&mut weighed, &loads);
+            *v = weighed;
+        }
         self.ui.case(&r);
         if let Some(v) = &r.verdict {
             self.ui.verdict(&v.line());
@@ -191,6 +220,20 @@ impl Session {
         self.sink.write(&r)?;
         self.emitted += 1;
         Ok(())
+    }
+
+    /// The interference of the case `label` (`model` or `model (variant)`)
+    /// of repetition `rep`: its own variant first, then `variant`, then any.
+    fn load_of(&self, label: &str, rep: u32, variant: &str) -> Option<Interference> {
+        let of_rep = || self.loads.iter().rev().filter(|l| l.0 == rep);
+        let full = |l: &&(u32, String, String, Interference)| {
+            !l.2.is_empty() && label == format!("{} ({})", l.1, l.2)
+        };
+        of_rep()
+            .find(full)
+            .or_else(|| of_rep().find(|l| l.1 == label && l.2 == variant))
+            .or_else(|| of_rep().find(|l| l.1 == label))
+            .map(|l| l.3)
     }
 
     /// Prints a verdict that no single record carries (rare; prefer attaching it to the deciding case).
@@ -270,6 +313,7 @@ pub struct Case {
     variant: String,
     rep: u32,
     params: BTreeMap<String, Value>,
+    reading: Reading,
     started: Instant,
     self0: Usage,
     children0: Usage,
@@ -294,6 +338,7 @@ impl Case {
 
     /// Ends the case: resource deltas, latency summary, machine and provenance.
     pub fn finish(self, s: &Session, out: Outcome) -> anyhow::Result<Record> {
+        let interference = self.reading.until(&Reading::now(&s.cores.cpus));
         let elapsed = self.started.elapsed();
         let own = Usage::this_process().since(&self.self0);
         let kids = Usage::children().since(&self.children0);
@@ -326,6 +371,7 @@ impl Case {
                 voluntary: own.voluntary + kids.voluntary,
                 involuntary: own.involuntary + kids.involuntary,
             },
+            interference: Some(interference),
             ops: out.ops,
             ops_per_s: out.ops as f64 / (wall_ns as f64 / 1e9),
             checksum: out.checksum,

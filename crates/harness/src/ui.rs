@@ -79,8 +79,8 @@ impl Ui {
         }
         if !self.header_done {
             self.line(&format!(
-                "  {:<26} {:<14} {:>4} {:>10} {:>10} {:>10} {:>10} {:>10}  figures",
-                "model", "variant", "rep", "ops", "wall", "ops/s", "p50", "p99"
+                "  {:<26} {:<14} {:>4} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6}  figures",
+                "model", "variant", "rep", "ops", "wall", "ops/s", "p50", "p99", "others"
             ));
             self.header_done = true;
         }
@@ -92,8 +92,13 @@ impl Ui {
             .iter()
             .map(|(k, v)| format!("{k}={}", fmt_figure(*v)))
             .collect();
+        let others = r
+            .interference
+            .map(|i| i.taken_fraction())
+            .filter(|t| *t >= 0.05)
+            .map_or("-".to_string(), |t| format!("{:.0}%", 100.0 * t));
         self.line(&format!(
-            "  {:<26} {:<14} {:>4} {:>10} {:>10} {:>10} {:>10} {:>10}  {}",
+            "  {:<26} {:<14} {:>4} {:>10} {:>10} {:>10} {:>10} {:>10} {:>6}  {}",
             r.model,
             r.variant,
             r.rep,
@@ -102,6 +107,7 @@ impl Ui {
             fmt_si(r.ops_per_s),
             p50,
             p99,
+            others,
             figures.join(" ")
         ));
     }

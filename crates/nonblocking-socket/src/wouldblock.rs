@@ -132,7 +132,7 @@ pub fn run(common: &Common, args: &WouldblockArgs) -> anyhow::Result<()> {
     let models = s.select_models(MODELS)?;
     let wait = Duration::from_secs_f64(args.wait_ms / 1e3);
     for rep in 0..common.reps {
-        let mut p: Vec<(Model, u64, u64)> = Vec::new();
+        let mut p: Vec<(Model, u64, c6::Tail)> = Vec::new();
         for (i, &model) in models.iter().enumerate() {
             let (mut reader, peer) = connected_pair()?;
             let mut h = hist::new();
@@ -158,7 +158,13 @@ pub fn run(common: &Common, args: &WouldblockArgs) -> anyhow::Result<()> {
                 }
             };
             drop(peer);
-            p.push((model, h.value_at_quantile(0.5), h.value_at_quantile(0.99)));
+            let q = c6::tail_quantile(h.len()).unwrap_or(0.5);
+            let tail = c6::Tail {
+                ns: h.value_at_quantile(q),
+                quantile: q,
+                samples: h.len(),
+            };
+            p.push((model, h.value_at_quantile(0.5), tail));
             let mut out = Outcome::new(done.samples)
                 .wall(done.wall)
                 .figure("wait_ms", args.wait_ms);
@@ -178,37 +184,39 @@ pub fn run(common: &Common, args: &WouldblockArgs) -> anyhow::Result<()> {
     s.finish()
 }
 
-/// C6 from the reads of one repetition (`(model, p50, p99)`), `None` until both ran.
-pub fn c6(p: &[(Model, u64, u64)], wait_ms: f64) -> Option<Verdict> {
-    let read = |m: Model| {
-        p.iter()
-            .find(|r| r.0 == m)
-            .map(|r| c6::Read { p50: r.1, p99: r.2 })
-    };
-    Some(c6::wouldblock(
-        read(Model::NonblockingRead)?,
-        read(Model::BlockingRead)?,
-        wait_ms,
-    ))
+/// C6 from the reads of one repetition (`(model, p50, tail)`), `None` until both ran.
+pub fn c6(p: &[(Model, u64, c6::Tail)], wait_ms: f64) -> Option<Verdict> {
+    let read = |m: Model| p.iter().find(|r| r.0 == m);
+    let nb = read(Model::NonblockingRead)?;
+    let b = read(Model::BlockingRead)?;
+    Some(c6::wouldblock(nb.2, nb.1, b.1, wait_ms))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn t(ns: u64) -> c6::Tail {
+        c6::Tail {
+            ns,
+            quantile: 0.99,
+            samples: 1000,
+        }
+    }
+
     #[test]
     fn c6_compares_both_reads() {
         let p = [
-            (Model::NonblockingRead, 900, 3_000),
-            (Model::BlockingRead, 10_100_000, 10_400_000),
+            (Model::NonblockingRead, 900, t(3_000)),
+            (Model::BlockingRead, 10_100_000, t(10_400_000)),
         ];
         let v = c6(&p, 10.0).unwrap();
-        assert!(v.holds, "{}", v.text);
+        assert!(v.holds(), "{}", v.text);
         let p = [
-            (Model::NonblockingRead, 900, 3_000),
-            (Model::BlockingRead, 2_000, 4_000),
+            (Model::NonblockingRead, 900, t(3_000)),
+            (Model::BlockingRead, 2_000, t(4_000)),
         ];
-        assert!(!c6(&p, 10.0).unwrap().holds);
+        assert!(!c6(&p, 10.0).unwrap().holds());
         assert!(c6(&p[..1], 10.0).is_none());
     }
 }

@@ -197,6 +197,7 @@ fn verdict(speedups: &Speedups<'_>, parallelism: usize) -> Option<Verdict> {
             "worker processes, each with its own lock (gil-processes)",
             procs,
         ),
+        "gil-processes",
         parallelism,
     )
 }
@@ -226,13 +227,13 @@ mod tests {
     #[test]
     fn verdict_needs_two_cpus_and_both_sides() {
         assert!(verdict(&speedups(1.9, 1.0), 1).is_none());
-        assert!(verdict(&speedups(1.9, 1.0), 2).unwrap().holds);
+        assert!(verdict(&speedups(1.9, 1.0), 2).unwrap().holds());
         assert!(
-            !verdict(&speedups(1.1, 1.0), 2).unwrap().holds,
+            !verdict(&speedups(1.1, 1.0), 2).unwrap().holds(),
             "processes did not scale"
         );
         assert!(
-            !verdict(&speedups(1.9, 1.8), 2).unwrap().holds,
+            !verdict(&speedups(1.9, 1.8), 2).unwrap().holds(),
             "threads did not flat-line"
         );
         let mut no_threads = Speedups::new(2);

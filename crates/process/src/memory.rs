@@ -338,8 +338,8 @@ mod tests {
         assert!((s.pss - 100.0).abs() < 1e-6 && (s.rss - 5000.0).abs() < 1e-6);
         assert!((s.total() - (100.0 + 50.0 + 16384.0)).abs() < 1e-6);
         let thread = Slopes { pss: 10.0, ..s };
-        assert!(verdict(&s, &thread).holds);
-        assert!(!verdict(&thread, &s).holds);
+        assert!(verdict(&s, &thread).holds());
+        assert!(!verdict(&thread, &s).holds());
     }
 
     #[test]

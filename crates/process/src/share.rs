@@ -263,7 +263,7 @@ mod tests {
             "same-cpu",
         )
         .unwrap();
-        assert!(v.holds, "{}", v.text);
+        assert!(v.holds(), "{}", v.text);
         assert!(
             v.text.contains("256MiB") && v.text.contains("4.0×"),
             "{}",
@@ -272,7 +272,7 @@ mod tests {
         assert!(
             !verdict(&[(Model::Pipe, 8e9), (Model::MemfdMmap, 2e9)], 1 << 28, "x")
                 .unwrap()
-                .holds
+                .holds()
         );
         assert!(verdict(&[(Model::Pipe, 8e9)], 1 << 28, "x").is_none());
     }

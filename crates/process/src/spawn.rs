@@ -377,13 +377,13 @@ mod tests {
     fn verdict_states_every_ratio() {
         let p = [(Model::ForkExit, 60_000u64), (Model::PosixSpawn, 300_000)];
         let v = verdict(&p, 20_000).unwrap();
-        assert!(v.holds, "{}", v.text);
+        assert!(v.holds(), "{}", v.text);
         assert!(
             v.text.contains("3.0×") && v.text.contains("fork-exit"),
             "{}",
             v.text
         );
-        assert!(!verdict(&p, 100_000).unwrap().holds);
+        assert!(!verdict(&p, 100_000).unwrap().holds());
         assert!(verdict(&[], 1).is_none());
     }
 

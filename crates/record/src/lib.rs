@@ -21,7 +21,7 @@ mod verdict;
 
 pub use claims::Claim;
 pub use machine::Machine;
-pub use verdict::Verdict;
+pub use verdict::{Interference, Outcome, Verdict};
 
 use std::collections::BTreeMap;
 
@@ -29,8 +29,13 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Version of the record format.
-pub const SCHEMA: u32 = 1;
+/// Version of the record format. Schema 2 added `interference` and the
+/// verdict's three outcomes (`outcome`, `reason`, `compared` in place of
+/// `holds`); schema 1 records are still read.
+pub const SCHEMA: u32 = 2;
+
+/// The oldest schema still read.
+pub const OLDEST_SCHEMA: u32 = 1;
 
 /// One measured case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +66,9 @@ pub struct Record {
     pub max_rss_bytes: u64,
     /// Context switches during the case.
     pub ctx_switches: CtxSwitches,
+    /// What else ran on the case's CPUs meanwhile (schema 2; absent in schema 1).
+    #[serde(default)]
+    pub interference: Option<Interference>,
     /// Operations done (samples, tasks, round trips, requests…; the experiment says).
     pub ops: u64,
     /// `ops` per second of `wall_ns`.
@@ -145,12 +153,18 @@ impl Latency {
 }
 
 impl Record {
-    /// Parses one JSON line, refusing other schema versions.
+    /// Parses one JSON line of a supported schema ([`OLDEST_SCHEMA`] to
+    /// [`SCHEMA`]), refusing any other; a schema 1 verdict's `holds` becomes
+    /// its outcome.
     pub fn from_json_line(line: &str) -> anyhow::Result<Record> {
-        let v: Value = serde_json::from_str(line).map_err(|e| anyhow::anyhow!("not JSON: {e}"))?;
+        let mut v: Value =
+            serde_json::from_str(line).map_err(|e| anyhow::anyhow!("not JSON: {e}"))?;
         match v.get("schema").and_then(Value::as_u64) {
+            Some(1) => upgrade_schema_1(&mut v),
             Some(s) if s == u64::from(SCHEMA) => {}
-            Some(s) => anyhow::bail!("record schema {s} is not the supported schema {SCHEMA}"),
+            Some(s) => anyhow::bail!(
+                "record schema {s} is not a supported schema ({OLDEST_SCHEMA} to {SCHEMA})"
+            ),
             None => anyhow::bail!("not a conpar record: no \"schema\" field"),
         }
         serde_json::from_value(v).map_err(|e| anyhow::anyhow!("malformed record: {e}"))
@@ -169,5 +183,15 @@ impl Record {
     /// A figure, if present.
     pub fn figure(&self, key: &str) -> Option<f64> {
         self.figures.get(key).copied()
+    }
+}
+
+/// A schema 1 verdict said `"holds": true|false`; schema 2 says `"outcome"`.
+fn upgrade_schema_1(v: &mut Value) {
+    if let Some(verdict) = v.get_mut("verdict").and_then(Value::as_object_mut)
+        && let Some(holds) = verdict.remove("holds").and_then(|h| h.as_bool())
+    {
+        let outcome = Outcome::of(holds);
+        verdict.insert("outcome".into(), Value::from(outcome.word()));
     }
 }

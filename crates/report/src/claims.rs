@@ -10,7 +10,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use record::claims::{self, Claim, Judged, Measured, Seen, Source, c3, c4, c5, c7, c8, c10, c12};
+use record::claims::{
+    self, Claim, Judged, Measured, Point, Seen, Source, c3, c4, c5, c7, c8, c10, c12,
+};
 
 pub use record::claims::Status;
 
@@ -39,6 +41,8 @@ pub struct ClaimRow {
     pub evidence: String,
     /// Where the verdict comes from and by which rule.
     pub basis: String,
+    /// Why it is inconclusive, with the number that made it so.
+    pub reason: Option<String>,
 }
 
 impl ClaimRow {
@@ -77,6 +81,7 @@ pub fn claims(inp: Inputs<'_>) -> Vec<ClaimRow> {
                 status: decided.status,
                 evidence: decided.evidence,
                 basis: decided.basis,
+                reason: decided.reason,
             }
         })
         .collect()
@@ -94,7 +99,8 @@ fn seen(claim: Claim, loaded: &[Loaded]) -> Vec<Seen<'_>> {
                 cores: l.cores(),
                 seed_case: claim == Claim::C4
                     && c4::is_seed_case(l.cores(), l.record.param_u64("orders")),
-                holds: v.holds,
+                outcome: v.outcome,
+                reason: v.reason.as_deref(),
                 text: &v.text,
             })
         })
@@ -164,6 +170,7 @@ fn scaling<'a>(inp: &Inputs<'a>) -> Vec<c3::Scaling<'a>> {
                 efficiency: last.on(basis).unwrap_or(0.0) / last.parallelism as f64,
                 last_cores: last.cores,
                 serial_fraction: s.serial_fraction,
+                taken: taken_of_series(inp, s),
             }
         })
         .collect()
@@ -191,6 +198,7 @@ fn request_ways<'a>(inp: &Inputs<'a>) -> Vec<c5::Way<'a>> {
                 .params
                 .get("delay_ms")
                 .and_then(serde_json::Value::as_f64),
+            taken: c.taken,
         })
         .collect()
 }
@@ -204,7 +212,7 @@ fn unit_of(inp: &Inputs<'_>, c: &Case) -> String {
 }
 
 /// The cheapest way to create a unit of one kind: the lowest merged p50 over the `spawn` cases of that kind.
-fn spawn_cost(inp: &Inputs<'_>, unit: &str) -> Option<(f64, String)> {
+fn spawn_cost(inp: &Inputs<'_>, unit: &str) -> Option<Point> {
     inp.cases
         .iter()
         .filter(|c| c.key.experiment == "spawn" && unit_of(inp, c) == unit)
@@ -213,21 +221,45 @@ fn spawn_cost(inp: &Inputs<'_>, unit: &str) -> Option<(f64, String)> {
                 .quantile_ns(0.5)
                 .map(|v| v as f64)
                 .or_else(|| (c.ops > 0).then(|| c.wall_ns as f64 / c.ops as f64))?;
-            Some((ns, c.key.label()))
+            Some(point(ns, c))
         })
-        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .min_by(|a, b| a.value.total_cmp(&b.value))
+}
+
+fn point(value: f64, c: &Case) -> Point {
+    Point {
+        value,
+        label: c.key.label(),
+        taken: c.taken,
+    }
+}
+
+/// The most any point of a series (or the run's sequential model at those
+/// core counts) lost to other programs.
+fn taken_of_series(inp: &Inputs<'_>, s: &Series) -> f64 {
+    inp.cases
+        .iter()
+        .filter(|c| {
+            c.key.experiment == s.key.experiment
+                && c.key.binary == s.key.binary
+                && c.key.variant == s.key.variant
+                && (c.key.model == s.key.model || c.key.model == claims::SEQUENTIAL)
+                && s.points.iter().any(|p| p.cores == c.cores)
+        })
+        .map(|c| c.taken)
+        .fold(0.0, f64::max)
 }
 
 /// The least memory per live unit of one kind (median over repetitions).
-fn memory_per_unit(inp: &Inputs<'_>, unit: &str) -> Option<(f64, String)> {
+fn memory_per_unit(inp: &Inputs<'_>, unit: &str) -> Option<Point> {
     inp.cases
         .iter()
         .filter(|c| c.key.experiment == "memory" && unit_of(inp, c) == unit)
         .filter_map(|c| {
             let v = MEMORY_FIGURES.iter().find_map(|f| c.figure(f))?;
-            Some((v, c.key.label()))
+            Some(point(v, c))
         })
-        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .min_by(|a, b| a.value.total_cmp(&b.value))
 }
 
 /// C10's round trips: the fastest `pingpong` of threads and of coroutines, per placement.
@@ -244,9 +276,9 @@ fn round_trips<'a>(inp: &Inputs<'a>) -> Vec<(String, Vec<Measured<'static>>)> {
         let place = param_text(first(inp, c), "placement").unwrap_or_else(|| c.key.variant.clone());
         let slot = placements.entry(place).or_default();
         match slot.iter_mut().find(|(bin, _)| *bin == b) {
-            Some((_, Some(best))) if best.0 <= p50 as f64 => {}
-            Some((_, v)) => *v = Some((p50 as f64, c.key.label())),
-            None => slot.push((b, Some((p50 as f64, c.key.label())))),
+            Some((_, Some(best))) if best.value <= p50 as f64 => {}
+            Some((_, v)) => *v = Some(point(p50 as f64, c)),
+            None => slot.push((b, Some(point(p50 as f64, c)))),
         }
     }
     placements.into_iter().collect()
@@ -266,6 +298,7 @@ fn handovers<'a>(inp: &Inputs<'a>) -> Vec<c8::Handover<'a>> {
                 placement: param_text(l, "placement").unwrap_or_default(),
                 bytes_per_s: c.figure("bytes_per_s")?,
                 bytes_copied: c.figure("bytes_copied_per_transfer")?,
+                taken: c.taken,
             })
         })
         .collect()

@@ -190,7 +190,15 @@ pub fn claims(r: &Report) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     write(
         &mut w,
-        &["claim", "statement", "verdict", "evidence", "basis"].map(String::from),
+        &[
+            "claim",
+            "statement",
+            "verdict",
+            "reason",
+            "evidence",
+            "basis",
+        ]
+        .map(String::from),
     );
     for c in &r.claims {
         write(
@@ -199,6 +207,7 @@ pub fn claims(r: &Report) -> String {
                 c.id().to_string(),
                 c.statement.to_string(),
                 c.status.word().to_string(),
+                c.reason.clone().unwrap_or_default(),
                 c.evidence.clone(),
                 c.basis.clone(),
             ],

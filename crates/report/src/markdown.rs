@@ -153,9 +153,13 @@ pub fn summary(r: &Report, plots: &[Plot]) -> String {
     s.push_str("## Claims\n\n");
     let mut t = Table::new(&["claim", "verdict", "the numbers behind it", "basis"]);
     for c in &r.claims {
+        let verdict = match &c.reason {
+            Some(r) => format!("**{}**: {r}", c.status.word()),
+            None => format!("**{}**", c.status.word()),
+        };
         t.row(vec![
             format!("{} {}", c.id(), c.statement),
-            format!("**{}**", c.status.word()),
+            verdict,
             c.evidence.clone(),
             c.basis.clone(),
         ]);

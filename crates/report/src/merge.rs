@@ -109,6 +109,9 @@ pub struct Case {
     pub checksums: BTreeSet<String>,
     /// Median peak RSS of the repetitions, bytes.
     pub max_rss_bytes: f64,
+    /// Median share of the case's CPUs that other programs (and steal) took
+    /// while a repetition ran; 0 for records without interference (schema 1).
+    pub taken: f64,
     /// Indices (into the loaded records) of the records merged.
     pub records: Vec<usize>,
 }
@@ -261,6 +264,13 @@ fn merge_case(key: SeriesKey, cores: u64, loaded: &[Loaded], idx: Vec<usize>) ->
             .filter_map(|l| l.record.checksum.clone())
             .collect(),
         max_rss_bytes: median(&rss).unwrap_or(0.0),
+        taken: median(
+            &recs
+                .iter()
+                .map(|l| l.record.interference.map_or(0.0, |i| i.taken_fraction()))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or(0.0),
         records: idx,
     }
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use record::machine::Machine;
-use record::{Claim, CtxSwitches, Latency, Record, SCHEMA, Verdict, hist};
+use record::{Claim, CtxSwitches, Interference, Latency, Outcome, Record, SCHEMA, Verdict, hist};
 use report::Report;
 use report::claims::Status;
 use report::load::{Loaded, parse_jsonl};
@@ -51,6 +51,7 @@ struct R {
     figures: Vec<(&'static str, f64)>,
     params: Vec<(&'static str, serde_json::Value)>,
     verdict: Option<Verdict>,
+    busy: Option<f64>,
 }
 
 impl R {
@@ -67,6 +68,7 @@ impl R {
             figures: Vec::new(),
             params: Vec::new(),
             verdict: None,
+            busy: None,
         }
     }
     fn variant(mut self, v: &'static str) -> R {
@@ -99,6 +101,20 @@ impl R {
         self.verdict = Some(Verdict::new(claim, holds, text));
         self
     }
+    /// Other programs took this share of the case's CPUs.
+    fn busy(mut self, taken: f64) -> R {
+        self.busy = Some(taken);
+        self
+    }
+    /// A verdict of any outcome, with its reason.
+    fn outcome(mut self, claim: &str, outcome: Outcome, text: &str, reason: Option<&str>) -> R {
+        let claim: Claim = claim.parse().unwrap();
+        let mut v = Verdict::new(claim, outcome == Outcome::Holds, text);
+        v.outcome = outcome;
+        v.reason = reason.map(str::to_string);
+        self.verdict = Some(v);
+        self
+    }
     fn record(&self) -> Record {
         let mut params: BTreeMap<String, serde_json::Value> = BTreeMap::new();
         params.insert("cores".into(), self.cores.into());
@@ -125,6 +141,13 @@ impl R {
             cpu_sys_ns: 0,
             max_rss_bytes: 4 << 20,
             ctx_switches: CtxSwitches::default(),
+            interference: self.busy.map(|taken| Interference {
+                others_cpu_fraction: taken,
+                steal_fraction: 0.0,
+                cpu_pressure_fraction: None,
+                run_delay_ns: None,
+                window_ns: self.wall_ns,
+            }),
             ops: self.ops,
             ops_per_s: self.ops as f64 / (self.wall_ns as f64 / 1e9),
             checksum: Some("0x00000000000000aa".into()),
@@ -260,6 +283,127 @@ fn tables_and_csv_match_their_snapshots() {
     snapshot("scaling.csv", &report::csv_out::scaling(&r));
     snapshot("figures.csv", &report::csv_out::figures(&r));
     snapshot("claims.csv", &report::csv_out::claims(&r));
+}
+
+/// Records whose claims come out each way: a quiet failure that stands, the
+/// same numbers on busy CPUs, repetitions that disagree, and computed
+/// comparisons weighed against the interference of their cases.
+fn outcomes() -> Vec<R> {
+    use Outcome::{DoesNotHold, Holds, Inconclusive};
+    let busy = "other programs took 48 % of the CPUs while `sequential` ran";
+    let mut rs = vec![
+        // C1: two of three repetitions could not tell on busy CPUs.
+        R::new("thread", "kitchen", "concurrent-only").outcome(
+            "C1",
+            Inconclusive,
+            "3 orders",
+            Some(busy),
+        ),
+        R::new("thread", "kitchen", "concurrent-only").outcome(
+            "C1",
+            Inconclusive,
+            "3 orders",
+            Some(busy),
+        ),
+        R::new("thread", "kitchen", "concurrent-only").outcome("C1", Holds, "3 orders", None),
+        // C2: a genuine failure on a quiet machine, twice in three.
+        R::new("thread", "cpu", "pool").outcome("C2", DoesNotHold, "1.40×", None),
+        R::new("thread", "cpu", "pool").outcome("C2", DoesNotHold, "1.38×", None),
+        R::new("thread", "cpu", "pool").outcome("C2", Holds, "1.01×", None),
+        // C9: held every time.
+        R::new("thread", "race", "load-store")
+            .cores(2)
+            .outcome("C9", Holds, "lost 500", None),
+        R::new("thread", "race", "load-store")
+            .cores(2)
+            .outcome("C9", Holds, "lost 480", None),
+        R::new("thread", "race", "load-store")
+            .cores(2)
+            .outcome("C9", Holds, "lost 510", None),
+        // C11: the repetitions disagree.
+        R::new("thread", "gil", "gil-threads")
+            .cores(2)
+            .outcome("C11", Holds, "flat", None),
+        R::new("thread", "gil", "gil-threads")
+            .cores(2)
+            .outcome("C11", DoesNotHold, "scaled", None),
+    ];
+    // C3 across: rayon did not scale, while others took half of the CPUs.
+    for cores in [1, 2] {
+        rs.push(
+            R::new("process", "cpu", "sequential")
+                .variant("balanced")
+                .cores(cores)
+                .param("workers", 1)
+                .wall(1_000_000_000, 64)
+                .busy(0.5),
+        );
+        rs.push(
+            R::new("process", "cpu", "pool")
+                .variant("balanced")
+                .cores(cores)
+                .wall(900_000_000, 64)
+                .figure("speedup", 1.1)
+                .busy(0.5),
+        );
+    }
+    // C5 across (no binary's verdict): quiet, and the slowest way is not N/2 times the fastest.
+    for (b, m, wall) in [
+        ("blocking-io", "sequential", 200_000_000),
+        ("thread", "thread-per-request", 100_000_000),
+    ] {
+        rs.push(
+            R::new(b, "requests", m)
+                .param("delay_ms", 20.0)
+                .wall(wall, 50),
+        );
+    }
+    rs
+}
+
+#[test]
+fn claims_say_each_outcome_with_its_reason() {
+    let r = Report::new(load(&outcomes()));
+    let status = |id| claim(&r, id).status;
+    assert_eq!(status("C1"), Status::Inconclusive);
+    assert!(claim(&r, "C1").reason.unwrap().contains("48 %"));
+    assert_eq!(status("C2"), Status::DoesNotHold, "a quiet failure stands");
+    assert_eq!(status("C9"), Status::Holds);
+    assert_eq!(status("C11"), Status::Inconclusive);
+    assert!(claim(&r, "C11").reason.unwrap().contains("disagree"));
+    assert_eq!(
+        status("C3"),
+        Status::Inconclusive,
+        "{}",
+        claim(&r, "C3").evidence
+    );
+    assert_eq!(
+        status("C5"),
+        Status::DoesNotHold,
+        "{}",
+        claim(&r, "C5").evidence
+    );
+    snapshot("claims-outcomes.csv", &report::csv_out::claims(&r));
+}
+
+#[test]
+fn schema_1_records_are_still_read() {
+    let mut v: serde_json::Value = serde_json::from_str(
+        &R::new("thread", "race", "load-store")
+            .verdict("C9", true, "x")
+            .record()
+            .to_json_line(),
+    )
+    .unwrap();
+    v["schema"] = 1.into();
+    v.as_object_mut().unwrap().remove("interference");
+    let verdict = v["verdict"].as_object_mut().unwrap();
+    verdict.remove("outcome");
+    verdict.insert("holds".into(), false.into());
+    let l = parse_jsonl(&v.to_string(), "old.jsonl").unwrap();
+    let got = l[0].record.verdict.as_ref().unwrap();
+    assert_eq!(got.outcome, Outcome::DoesNotHold);
+    assert_eq!(l[0].record.interference, None);
 }
 
 #[test]
@@ -490,7 +634,7 @@ fn c3_judges_scaling_by_the_speedup_over_sequential() {
 }
 
 #[test]
-fn mixed_verdicts_say_k_of_n_at_the_largest_core_count() {
+fn repetitions_decide_by_majority_at_the_largest_core_count() {
     let rs = [
         R::new("thread", "gil", "no-gil-threads")
             .cores(2)
@@ -506,8 +650,11 @@ fn mixed_verdicts_say_k_of_n_at_the_largest_core_count() {
             .verdict("C11", true, "four c"),
     ];
     let c = claim(&Report::new(load(&rs)), "C11");
-    assert_eq!(c.status, Status::Mixed);
-    assert_eq!(c.basis, "gil at 4 core(s): held in 2 of 3 run(s)");
+    assert_eq!(c.status, Status::Holds, "one outlier does not decide");
+    assert_eq!(
+        c.basis,
+        "gil at 4 core(s): held in 2 of 3 run(s), did not hold in 1"
+    );
     assert!(c.evidence.contains("four c"), "the latest record speaks");
 }
 
@@ -559,7 +706,7 @@ fn cross_binary_claims_are_computed_from_the_numbers() {
     // A coroutine spawn dearer than a thread's breaks the order: C7 no longer holds in full.
     rs[3] = spawn("coroutine", "tokio", 90_000);
     let c7 = claim(&Report::new(load(&rs)), "C7");
-    assert_eq!(c7.status, Status::Mixed, "{}", c7.evidence);
+    assert_eq!(c7.status, Status::DoesNotHold, "{}", c7.evidence);
     rs[3] = spawn("coroutine", "tokio", 400);
     // A reference thread timed by the process binary counts as a thread, not
     // as the cheapest process (its `unit` says so).
@@ -616,7 +763,7 @@ fn a_malformed_record_is_refused_with_file_and_line() {
         (
             "schema.jsonl",
             format!("{good}{}\n", r#"{"schema":99,"binary":"thread"}"#),
-            ":3: record schema 99 is not the supported schema 1",
+            ":3: record schema 99 is not a supported schema (1 to 2)",
         ),
         (
             "nofield.jsonl",

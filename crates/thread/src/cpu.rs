@@ -193,10 +193,14 @@ pub fn run(common: &Common, args: &CpuArgs) -> anyhow::Result<()> {
                     speedups.of(Model::Rayon.name()),
                 )
             {
+                let (se, re) = (st / parallelism as f64, ra / parallelism as f64);
+                let how = if re > se {
+                    "work stealing evened out the heavy tasks"
+                } else {
+                    "here the static split did as well as work stealing (its blocks happened to be even, or the CPUs were busy)"
+                };
                 s.note(&format!(
-                    "skewed work on {parallelism} CPUs: static-split efficiency {:.2} vs rayon {:.2} (work stealing evens out heavy tasks)",
-                    st / parallelism as f64,
-                    ra / parallelism as f64
+                    "skewed work on {parallelism} CPUs: static-split efficiency {se:.2} vs rayon {re:.2}: {how}"
                 ));
             }
         }

@@ -118,6 +118,7 @@ fn verdict(speedups: &Speedups<'_>, parallelism: usize) -> Option<Verdict> {
     c11::verdict(
         gil,
         ("the same threads without the lock (no-gil-threads)", free),
+        "no-gil-threads",
         parallelism,
     )
 }
@@ -154,8 +155,8 @@ mod tests {
         let both = speedups(&[(Model::GilThreads, 1.0), (Model::NoGilThreads, 3.8)]);
         assert!(verdict(&both, 1).is_none());
         assert!(verdict(&speedups(&[(Model::GilThreads, 1.0)]), 4).is_none());
-        assert!(verdict(&both, 4).unwrap().holds);
+        assert!(verdict(&both, 4).unwrap().holds());
         let scaled = speedups(&[(Model::GilThreads, 2.5), (Model::NoGilThreads, 3.8)]);
-        assert!(!verdict(&scaled, 4).unwrap().holds);
+        assert!(!verdict(&scaled, 4).unwrap().holds());
     }
 }

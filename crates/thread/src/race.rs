@@ -10,6 +10,11 @@
 //!   unsynchronised `counter += 1` of the notes (C9).
 //!
 //! `lost_updates` = expected − final. Cost is wall time per increment over all threads.
+//! `load-store` also counts `interleaved`: the increments whose load found a
+//! value other than the thread's own last store — another thread wrote in
+//! between, so the threads really did meet. A run whose threads never met
+//! (on CPUs other programs keep busy they may run one after another) cannot
+//! show the race, and C9 then says so instead of "does not hold".
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -44,25 +49,35 @@ pub struct Counter {
 }
 
 impl Counter {
-    /// Adds one `times` times, the way `how` says. One loop per model, so the
-    /// hot loop holds nothing but the increment.
-    pub fn add(&self, how: Increment, times: u64) {
+    /// Adds one `times` times, the way `how` says, and returns how many
+    /// loads of `load-store` found another thread's write since this
+    /// thread's own last store (0 for the other models). One loop per model,
+    /// so the hot loop holds nothing but the increment (and, for
+    /// `load-store`, one comparison).
+    pub fn add(&self, how: Increment, times: u64) -> u64 {
         match how {
             Increment::FetchAdd => {
                 for _ in 0..times {
                     self.atomic.fetch_add(1, Ordering::Relaxed);
                 }
+                0
             }
             Increment::Mutex => {
                 for _ in 0..times {
                     *self.locked.lock().unwrap_or_else(|e| e.into_inner()) += 1;
                 }
+                0
             }
             Increment::LoadStore => {
+                let mut met = 0u64;
+                let mut mine = u64::MAX;
                 for _ in 0..times {
                     let v = self.atomic.load(Ordering::Relaxed);
-                    self.atomic.store(v + 1, Ordering::Relaxed);
+                    met += u64::from(v != mine && mine != u64::MAX);
+                    mine = v + 1;
+                    self.atomic.store(mine, Ordering::Relaxed);
                 }
+                met
             }
         }
     }
@@ -76,14 +91,25 @@ impl Counter {
     }
 }
 
+/// What a race came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raced {
+    /// The final count.
+    pub count: u64,
+    /// Wall time of all increments.
+    pub wall: std::time::Duration,
+    /// Increments that found another thread's write (see [`Counter::add`]).
+    pub interleaved: u64,
+}
+
 /// Runs `units` threads (pinned round-robin to `cpus`) adding `increments`
-/// each; returns the final count and the wall time.
+/// each.
 pub fn race(
     how: Increment,
     units: usize,
     cpus: &[usize],
     increments: u64,
-) -> anyhow::Result<(u64, std::time::Duration)> {
+) -> anyhow::Result<Raced> {
     let counter = Counter::default();
     // With a CPU each, every thread waits (spinning) until all are running
     // before it starts adding: the increments take well under a millisecond,
@@ -92,7 +118,7 @@ pub fn race(
     // the CPUs anyway, so they start as soon as they are released.
     let running = AtomicUsize::new(0);
     let rendezvous = !cpus.is_empty() && units <= cpus.len();
-    let (_, wall) = timed_workers(units, cpus, |_| {
+    let (met, wall) = timed_workers(units, cpus, |_| {
         if rendezvous {
             running.fetch_add(1, Ordering::AcqRel);
             while running.load(Ordering::Acquire) < units {
@@ -101,7 +127,11 @@ pub fn race(
         }
         counter.add(how, increments)
     })?;
-    Ok((counter.value(how), wall))
+    Ok(Raced {
+        count: counter.value(how),
+        wall,
+        interleaved: met.into_iter().sum(),
+    })
 }
 
 /// `thread race`.
@@ -115,12 +145,17 @@ pub fn run(common: &Common, args: &RaceArgs) -> anyhow::Result<()> {
     let expected = units as u64 * args.increments;
     for rep in 0..common.reps {
         let mut seen: Vec<(Increment, u64, f64)> = Vec::new();
+        let mut interleaved = 0;
         for (i, &model) in models.iter().enumerate() {
             let case = s
                 .case(model.name(), "", rep)
                 .param("tasks", units)
                 .param("increments", args.increments);
-            let (fin, wall) = race(model, units, &s.cores.cpus, args.increments)?;
+            let r = race(model, units, &s.cores.cpus, args.increments)?;
+            let (fin, wall) = (r.count, r.wall);
+            if model == Increment::LoadStore {
+                interleaved = r.interleaved;
+            }
             anyhow::ensure!(
                 fin <= expected,
                 "{model} counted {fin}, more than the {expected} increments made"
@@ -133,9 +168,16 @@ pub fn run(common: &Common, args: &RaceArgs) -> anyhow::Result<()> {
                 .figure("lost_updates", lost as f64)
                 .figure("lost_fraction", lost as f64 / expected as f64)
                 .figure("final_count", fin as f64)
-                .figure("wall_ns_per_increment", ns_per);
+                .figure("wall_ns_per_increment", ns_per)
+                .figure("interleaved_increments", r.interleaved as f64);
             if i + 1 == models.len()
-                && let Some(v) = verdict(&seen, units, s.cores.cpus.len().min(units), expected)
+                && let Some(v) = verdict(
+                    &seen,
+                    interleaved,
+                    units,
+                    s.cores.cpus.len().min(units),
+                    expected,
+                )
             {
                 out = out.verdict(v);
             }
@@ -149,6 +191,7 @@ pub fn run(common: &Common, args: &RaceArgs) -> anyhow::Result<()> {
 /// C9 from the models of one repetition, `None` until all three ran.
 fn verdict(
     seen: &[(Increment, u64, f64)],
+    interleaved: u64,
     units: usize,
     parallel: usize,
     expected: u64,
@@ -164,7 +207,15 @@ fn verdict(
         get(Increment::FetchAdd)?,
         get(Increment::Mutex)?,
     );
-    Some(c9::verdict(racy, atomic, mutex, units, parallel, expected))
+    Some(c9::verdict(
+        racy,
+        atomic,
+        mutex,
+        interleaved,
+        units,
+        parallel,
+        expected,
+    ))
 }
 
 #[cfg(test)]
@@ -174,10 +225,12 @@ mod tests {
     #[test]
     fn synchronised_models_lose_nothing() {
         for m in [Increment::FetchAdd, Increment::Mutex] {
-            let (fin, _) = race(m, 4, &[], 20_000).unwrap();
+            let fin = race(m, 4, &[], 20_000).unwrap().count;
             assert_eq!(fin, 80_000, "{m:?}");
         }
-        let (fin, _) = race(Increment::LoadStore, 1, &[], 20_000).unwrap();
+        let r = race(Increment::LoadStore, 1, &[], 20_000).unwrap();
+        let fin = r.count;
+        assert_eq!(r.interleaved, 0, "a lone thread meets nobody");
         assert_eq!(fin, 20_000, "a lone thread cannot lose updates");
     }
 
@@ -188,12 +241,16 @@ mod tests {
             (Increment::Mutex, 0, 30.0),
             (Increment::LoadStore, 500, 2.0),
         ];
-        assert!(verdict(&seen, 2, 2, 1000).unwrap().holds);
+        assert!(verdict(&seen, 10, 2, 2, 1000).unwrap().holds());
         let seen = [
             (Increment::FetchAdd, 0, 10.0),
             (Increment::Mutex, 0, 30.0),
             (Increment::LoadStore, 0, 2.0),
         ];
-        assert!(!verdict(&seen, 2, 2, 1000).unwrap().holds);
+        assert!(!verdict(&seen, 10, 2, 2, 1000).unwrap().holds());
+        assert_eq!(
+            verdict(&seen, 0, 2, 2, 1000).unwrap().outcome,
+            harness::claims::Outcome::Inconclusive
+        );
     }
 }

@@ -69,7 +69,7 @@ pub fn verdict(rows: &[Row], decider: (&str, &str)) -> Option<Verdict> {
     if !others.is_empty() {
         text.push_str(&format!("; {}", others.join("; ")));
     }
-    Some(Verdict::new(Claim::C12, holds, text))
+    Some(Verdict::new(Claim::C12, holds, text).comparing(rows.iter().map(|r| r.model.as_str())))
 }
 
 /// One echo case that served requests, merged over its repetitions.
@@ -126,6 +126,7 @@ pub fn across(echo: &[Served<'_>]) -> Option<Judged> {
     let at = conns.map_or_else(String::new, |n| format!("at {n} connections, "));
     Some(Judged {
         status: Status::Holds,
+        reason: None,
         evidence: format!("{at}{}", lines.join("; ")),
         basis: "computed by report: holds when a blocking server (blocking-io) and a non-blocking or async one both served \
                 the same echo load with verified bytes; shown: each binary's fastest model at the most connections all served"
@@ -161,13 +162,13 @@ mod tests {
             ("thread-per-connection", "blocking, a thread per connection"),
         )
         .unwrap();
-        assert!(v.holds, "{}", v.text);
+        assert!(v.holds(), "{}", v.text);
         assert!(v.text.contains("iterative served 1/100"), "{}", v.text);
         let rows = [row("thread-per-connection", 40, 60)];
         assert!(
             !verdict(&rows, ("thread-per-connection", "x"))
                 .unwrap()
-                .holds
+                .holds()
         );
         assert!(
             verdict(&rows, ("epoll", "x")).is_none(),

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Claim, Judged, Status, c2, list};
+use super::{Claim, Judged, SEQUENTIAL, Status, c2, list, noise};
 use crate::Verdict;
 use crate::fmt::{fmt_num, fmt_ratio, opt};
 
@@ -30,15 +30,20 @@ pub fn verdict(
     }
     let &(best_model, best) = speedups.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
     let eff = best / parallelism as f64;
-    Some(Verdict::new(
-        Claim::C3,
-        eff >= MIN_EFFICIENCY,
-        format!(
-            "on {parallelism} CPUs the balanced work ran {best:.2}× faster than {baseline} \
-             ({best_model}, efficiency {eff:.2}; threshold {MIN_EFFICIENCY:.2}; all: {})",
-            list(speedups)
-        ),
-    ))
+    let faster = if best >= 1.0 { "faster" } else { "slower" };
+    let shown = if best >= 1.0 { best } else { 1.0 / best };
+    Some(
+        Verdict::new(
+            Claim::C3,
+            eff >= MIN_EFFICIENCY,
+            format!(
+                "on {parallelism} CPUs the balanced work ran {shown:.2}× {faster} than {baseline} at best \
+                 ({best_model}, efficiency {eff:.2}; threshold {MIN_EFFICIENCY:.2}; all: {})",
+                list(speedups)
+            ),
+        )
+        .comparing([SEQUENTIAL, best_model]),
+    )
 }
 
 /// The `cpu` experiment's verdict on `parallelism` CPUs, from the speedups of
@@ -76,6 +81,9 @@ pub struct Scaling<'a> {
     pub last_cores: u64,
     /// Amdahl's serial fraction fitted over the points.
     pub serial_fraction: Option<f64>,
+    /// The largest share of the CPUs other programs took while a point of
+    /// the series (or its baseline) ran, median over repetitions.
+    pub taken: f64,
 }
 
 /// Across core counts: each binary's fastest parallel model at the most
@@ -96,11 +104,19 @@ pub fn across(series: &[Scaling<'_>]) -> Option<Judged> {
     }
     let mut statuses = Vec::new();
     let mut evidence = Vec::new();
+    let mut reasons = Vec::new();
     for (bin, s) in best {
         let grows = s.speedups.windows(2).all(|w| w[1].1 > w[0].1);
         let eff = s.efficiency;
         statuses.push(if grows && eff >= MIN_EFFICIENCY {
             Status::Holds
+        } else if s.taken >= noise::BUSY_MIN {
+            reasons.push(format!(
+                "other programs took {:.0} % of the CPUs while {bin} {} ran",
+                100.0 * s.taken,
+                s.label
+            ));
+            Status::Inconclusive
         } else {
             Status::DoesNotHold
         });
@@ -122,14 +138,16 @@ pub fn across(series: &[Scaling<'_>]) -> Option<Judged> {
             opt(s.serial_fraction, fmt_num)
         ));
     }
+    let status = Status::all(statuses);
     Some(Judged {
-        status: Status::combine(statuses),
+        status,
         evidence: evidence.join("; "),
         basis: format!(
             "computed by report from each binary's fastest parallel cpu model at the most cores: holds when its speedup \
              (over the run's sequential model where recorded, else over its own 1-core run) grows at every core count \
              and efficiency at the most cores is at least {MIN_EFFICIENCY:.2}"
         ),
+        reason: (status == Status::Inconclusive).then(|| reasons.join("; ")),
     })
 }
 
@@ -146,12 +164,12 @@ mod tests {
             "one process",
         )
         .unwrap();
-        assert_eq!((v.claim, v.holds), (Claim::C3, true));
+        assert_eq!((v.claim, v.holds()), (Claim::C3, true));
         assert!(v.text.contains("pool, efficiency 0.97"), "{}", v.text);
         assert!(
             !verdict(&[("pool", 1.5)], 4, BALANCED, "one thread")
                 .unwrap()
-                .holds
+                .holds()
         );
         assert!(verdict(&[("pool", 1.5)], 4, "skewed", "one thread").is_none());
         assert!(verdict(&[("pool", 0.9)], 1, BALANCED, "one thread").is_none());
@@ -161,11 +179,11 @@ mod tests {
     #[test]
     fn cpu_is_c2_on_one_cpu_and_c3_on_more() {
         let v = cpu(&[("rayon", 0.98)], 1, BALANCED, "one thread").unwrap();
-        assert_eq!((v.claim, v.holds), (Claim::C2, true));
+        assert_eq!((v.claim, v.holds()), (Claim::C2, true));
         let v = cpu(&[("rayon", 0.98)], 1, "skewed", "one thread").unwrap();
         assert_eq!(v.claim, Claim::C2, "C2 is decided on every distribution");
         let v = cpu(&[("rayon", 3.9)], 4, BALANCED, "one thread").unwrap();
-        assert_eq!((v.claim, v.holds), (Claim::C3, true));
+        assert_eq!((v.claim, v.holds()), (Claim::C3, true));
         assert!(cpu(&[("rayon", 3.9)], 4, "skewed", "one thread").is_none());
     }
 
@@ -179,6 +197,7 @@ mod tests {
             efficiency: eff,
             last_cores: xs.last().unwrap().0,
             serial_fraction: Some(0.01),
+            taken: 0.0,
         }
     }
 
@@ -190,9 +209,17 @@ mod tests {
             Status::Holds
         );
         let flat = scaling("process", &[(1, 1.0), (2, 1.9), (4, 1.8)], 0.45);
-        let j = across(&[ok, flat]).unwrap();
-        assert_eq!(j.status, Status::Mixed);
+        let j = across(&[ok.clone(), flat.clone()]).unwrap();
+        assert_eq!(
+            j.status,
+            Status::DoesNotHold,
+            "on an idle machine the failure stands"
+        );
         assert!(j.evidence.contains("did not grow"), "{}", j.evidence);
+        let busy = Scaling { taken: 0.5, ..flat };
+        let j = across(&[ok, busy]).unwrap();
+        assert_eq!(j.status, Status::Inconclusive);
+        assert!(j.reason.unwrap().contains("50 %"));
         assert!(across(&[]).is_none());
     }
 }

@@ -5,7 +5,7 @@
 //! process against an idle thread); `report` decides it across the binaries
 //! ([`across`]: the cheapest of each kind of unit, for creation and memory).
 
-use super::{Claim, Judged, Measured, all_parts, ordered};
+use super::{Claim, Judged, Measured, Part, all_parts, ordered};
 use crate::Verdict;
 use crate::fmt::{fmt_bytes, fmt_ns};
 
@@ -23,17 +23,20 @@ pub fn spawn(process_p50: &[(&str, u64)], thread_ns: u64) -> Option<Verdict> {
         .iter()
         .map(|&(m, ns)| format!("{m} {:.1} µs ({:.1}×)", ns as f64 / 1e3, ns as f64 / thread))
         .collect();
-    Some(Verdict::new(
-        Claim::C7,
-        cheapest_ns as f64 > thread,
-        format!(
-            "creating and reaping a process cost {:.1}× a thread's spawn + join at best ({cheapest}); \
-             medians: {} vs thread-spawn {:.1} µs",
-            cheapest_ns as f64 / thread,
-            ratios.join(", "),
-            thread / 1e3
-        ),
-    ))
+    Some(
+        Verdict::new(
+            Claim::C7,
+            cheapest_ns as f64 > thread,
+            format!(
+                "creating and reaping a process cost {:.1}× a thread's spawn + join at best ({cheapest}); \
+                 medians: {} vs thread-spawn {:.1} µs",
+                cheapest_ns as f64 / thread,
+                ratios.join(", "),
+                thread / 1e3
+            ),
+        )
+        .comparing([cheapest, "thread-spawn"]),
+    )
 }
 
 /// Memory per idle unit, bytes: slopes over the number of live units.
@@ -60,7 +63,7 @@ impl UnitMemory {
 pub fn memory(process: &UnitMemory, thread: &UnitMemory) -> Verdict {
     let kib = |b: f64| b / 1024.0;
     let ratio = process.total() / thread.total().max(1.0);
-    Verdict::new(
+    let v = Verdict::new(
         Claim::C7,
         process.total() > thread.total(),
         format!(
@@ -76,7 +79,10 @@ pub fn memory(process: &UnitMemory, thread: &UnitMemory) -> Verdict {
             kib(thread.pss),
             kib(thread.kernel_stack),
         ),
-    )
+    );
+    // Bytes are not time: other programs cannot change them, so the cases
+    // compared are not weighed for interference.
+    v
 }
 
 /// Across binaries: the cheapest spawn (merged p50, ns) and the smallest
@@ -84,7 +90,7 @@ pub fn memory(process: &UnitMemory, thread: &UnitMemory) -> Verdict {
 /// label)))`; holds when both fall strictly from process to thread to
 /// coroutine (mixed when one does). `None` with fewer than two kinds in both.
 pub fn across(spawn: &[Measured<'_>], memory: &[Measured<'_>]) -> Option<Judged> {
-    let parts: Vec<(bool, String)> = [
+    let parts: Vec<Part> = [
         ordered("spawn p50", HEAVY_TO_LIGHT, spawn, fmt_ns),
         ordered("memory per unit", HEAVY_TO_LIGHT, memory, fmt_bytes),
     ]
@@ -109,13 +115,13 @@ mod tests {
     fn spawn_states_every_ratio() {
         let p = [("fork-exit", 60_000u64), ("posix-spawn", 300_000)];
         let v = spawn(&p, 20_000).unwrap();
-        assert!(v.holds, "{}", v.text);
+        assert!(v.holds(), "{}", v.text);
         assert!(
             v.text.contains("3.0×") && v.text.contains("fork-exit"),
             "{}",
             v.text
         );
-        assert!(!spawn(&p, 100_000).unwrap().holds);
+        assert!(!spawn(&p, 100_000).unwrap().holds());
         assert!(spawn(&[], 1).is_none());
     }
 
@@ -131,18 +137,27 @@ mod tests {
             pss: 10.0,
             ..process
         };
-        assert!(memory(&process, &thread).holds);
-        assert!(!memory(&thread, &process).holds);
+        assert!(memory(&process, &thread).holds());
+        assert!(!memory(&thread, &process).holds());
     }
 
     #[test]
     fn across_needs_both_orders() {
-        let m = |k, v: f64| (k, Some((v, "m".to_string())));
+        let m = |k, v: f64| {
+            (
+                k,
+                Some(crate::claims::Point {
+                    value: v,
+                    label: "m".into(),
+                    taken: 0.0,
+                }),
+            )
+        };
         let spawn = [m("process", 100.0), m("thread", 10.0), m("coroutine", 1.0)];
         let memory = [m("process", 100.0), m("thread", 10.0), m("coroutine", 1.0)];
         assert_eq!(across(&spawn, &memory).unwrap().status, Status::Holds);
         let upside = [m("process", 1.0), m("thread", 10.0)];
-        assert_eq!(across(&spawn, &upside).unwrap().status, Status::Mixed);
+        assert_eq!(across(&spawn, &upside).unwrap().status, Status::DoesNotHold);
         assert!(across(&[m("thread", 1.0)], &[]).is_none());
     }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Claim, Judged, Status};
+use super::{Claim, Judged, Status, noise};
 use crate::Verdict;
 use crate::fmt::{fmt_ratio, fmt_si, fmt_size};
 
@@ -16,7 +16,7 @@ use crate::fmt::{fmt_ratio, fmt_si, fmt_size};
 /// faster. `bytes` is the amount moved per transfer.
 pub fn verdict(pipe: f64, mapped: f64, bytes: u64, placement: &str) -> Verdict {
     let gbs = |r: f64| r / 1e9;
-    Verdict::new(
+    let v = Verdict::new(
         Claim::C8,
         mapped > pipe,
         format!(
@@ -29,7 +29,12 @@ pub fn verdict(pipe: f64, mapped: f64, bytes: u64, placement: &str) -> Verdict {
             gbs(mapped),
             mapped / pipe.max(1.0)
         ),
-    )
+    );
+    let variant = format!("{}/{placement}", fmt_size(bytes));
+    v.comparing([
+        format!("pipe ({variant})"),
+        format!("memfd-mmap ({variant})"),
+    ])
 }
 
 /// One `share` case, merged over its repetitions.
@@ -47,6 +52,8 @@ pub struct Handover<'a> {
     pub bytes_per_s: f64,
     /// Bytes copied per transfer (0: handed over in place).
     pub bytes_copied: f64,
+    /// The share of the CPUs other programs took while it ran.
+    pub taken: f64,
 }
 
 /// Across binaries, when no binary decided it: holds when the fastest
@@ -76,12 +83,23 @@ pub fn across(cases: &[Handover<'_>]) -> Option<Judged> {
         return None;
     };
     let show = |c: &Handover<'_>| format!("{} {} {}B/s", c.binary, c.label, fmt_si(c.bytes_per_s));
+    let taken = zero.taken.max(copy.taken);
+    let (status, reason) = if zero.bytes_per_s > copy.bytes_per_s {
+        (Status::Holds, None)
+    } else if taken >= noise::BUSY_MIN {
+        (
+            Status::Inconclusive,
+            Some(format!(
+                "other programs took {:.0} % of the CPUs while the hand-overs ran",
+                100.0 * taken
+            )),
+        )
+    } else {
+        (Status::DoesNotHold, None)
+    };
     Some(Judged {
-        status: if zero.bytes_per_s > copy.bytes_per_s {
-            Status::Holds
-        } else {
-            Status::DoesNotHold
-        },
+        status,
+        reason,
         evidence: format!(
             "{} bytes{}: without copying {}; copying {}: {}",
             bytes,
@@ -103,13 +121,13 @@ mod tests {
     #[test]
     fn verdict_compares_pipe_and_mapping() {
         let v = verdict(2e9, 8e9, 1 << 28, "same-cpu");
-        assert!(v.holds, "{}", v.text);
+        assert!(v.holds(), "{}", v.text);
         assert!(
             v.text.contains("256MiB") && v.text.contains("512MiB") && v.text.contains("4.0×"),
             "{}",
             v.text
         );
-        assert!(!verdict(8e9, 2e9, 1 << 28, "x").holds);
+        assert!(!verdict(8e9, 2e9, 1 << 28, "x").holds());
     }
 
     #[test]
@@ -121,6 +139,7 @@ mod tests {
             placement: "same-cpu".into(),
             bytes_per_s: bps,
             bytes_copied: copied,
+            taken: 0.0,
         };
         assert_eq!(
             across(&[h(0.0, 9e9), h(2.0, 1e9)]).unwrap().status,

@@ -6,17 +6,27 @@
 //!
 //! A rule is a pure function: numbers in, a [`Verdict`](crate::Verdict) (one
 //! case) or a [`Judged`] row (many records) out, `None` when the numbers that
-//! decide it are not there. Its sentence is built from the numbers it judged.
+//! decide it are not there. Its sentence is built from the numbers it judged
+//! and chosen by what they say. There are three outcomes: **holds**, **does
+//! not hold**, and **inconclusive**, which always names the measured number
+//! that made it so. A rule first compares the effect with its margin; then
+//! [`noise::weigh`] looks at what the compared cases suffered from other
+//! programs (their share of the CPUs taken, steal): a comparison that failed
+//! while the CPUs were busy is inconclusive, never "does not hold", and on an
+//! idle machine a contradicted claim still says "does not hold". Claims with
+//! their own kind of noise weigh it in their rule (C6: the tail percentile
+//! rests on at least ten samples; C9: the racing threads must have met).
 //!
 //! How a claim is decided over many records ([`Source`]):
 //! - **the binaries' own verdicts** ([`from_verdicts`]): a claim seen in many
 //!   records (repetitions, core counts, binaries) is decided per experiment at
 //!   the *largest core count where some record decides it* (the seed's own
-//!   case first, where a claim names one: C4 is "3 cores × 100 orders each"):
-//!   it **holds** if it held in every one of those records, **does not hold**
-//!   if in none, and is **mixed** otherwise, always with "held in k of n".
-//!   Experiments of one claim (C6: `stall` and `wouldblock`) are combined the
-//!   same way;
+//!   case first, where a claim names one: C4 is "3 cores × 100 orders each"),
+//!   by the **majority of its repetitions** (the median one, with three): it
+//!   holds when more than half held, does not hold when more than half did
+//!   not, and is inconclusive otherwise — one outlier never decides. The
+//!   experiments of one claim (C6: `stall` and `wouldblock`) must all hold;
+//!   one that does not hold decides; else it is inconclusive;
 //! - **computed across binaries** (`across` in C3, C5, C7, C8, C10, C12): what
 //!   no single binary can see (scaling across core counts, process vs thread
 //!   vs coroutine, the server binaries side by side).
@@ -39,6 +49,9 @@ pub mod c6;
 pub mod c7;
 pub mod c8;
 pub mod c9;
+pub mod noise;
+
+pub use crate::verdict::Outcome;
 
 /// The name every binary gives its sequential baseline model.
 pub const SEQUENTIAL: &str = "sequential";
@@ -250,12 +263,12 @@ impl FromStr for Claim {
 /// The verdict on a claim over many records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
-    /// Every deciding record (or the computed comparison) bears it out.
+    /// The deciding records (or the computed comparison) bear it out.
     Holds,
-    /// None does.
+    /// They contradict it, and nothing measured explains that away.
     DoesNotHold,
-    /// Some do and some do not.
-    Mixed,
+    /// They could not show it either way; [`Judged::reason`] says why.
+    Inconclusive,
     /// No record decides it.
     NotMeasured,
 }
@@ -266,34 +279,38 @@ impl Status {
         match self {
             Status::Holds => "holds",
             Status::DoesNotHold => "does not hold",
-            Status::Mixed => "mixed",
+            Status::Inconclusive => "inconclusive",
             Status::NotMeasured => "not measured",
         }
     }
 
-    /// `k` of `n` deciding records held.
-    pub fn of(k: usize, n: usize) -> Status {
-        match k {
-            _ if n == 0 => Status::NotMeasured,
-            0 => Status::DoesNotHold,
-            k if k == n => Status::Holds,
-            _ => Status::Mixed,
+    /// The status of one outcome.
+    pub fn of(o: Outcome) -> Status {
+        match o {
+            Outcome::Holds => Status::Holds,
+            Outcome::DoesNotHold => Status::DoesNotHold,
+            Outcome::Inconclusive => Status::Inconclusive,
         }
     }
 
-    /// One status from several: the common one, else mixed.
-    pub fn combine(all: impl IntoIterator<Item = Status>) -> Status {
-        let mut it = all.into_iter();
-        match it.next() {
-            None => Status::NotMeasured,
-            Some(first) if it.all(|s| s == first) => first,
-            Some(_) => Status::Mixed,
+    /// One status from the parts a claim needs all of: any that does not
+    /// hold decides; all holding hold; anything else is inconclusive.
+    pub fn all(parts: impl IntoIterator<Item = Status>) -> Status {
+        let parts: Vec<Status> = parts.into_iter().collect();
+        if parts.is_empty() {
+            Status::NotMeasured
+        } else if parts.contains(&Status::DoesNotHold) {
+            Status::DoesNotHold
+        } else if parts.iter().all(|s| *s == Status::Holds) {
+            Status::Holds
+        } else {
+            Status::Inconclusive
         }
     }
 }
 
-/// A claim decided over many records: its status, the numbers behind it, and
-/// where it comes from by which rule.
+/// A claim decided over many records: its status, the numbers behind it,
+/// why it is inconclusive, and where it comes from by which rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judged {
     /// The verdict.
@@ -302,6 +319,20 @@ pub struct Judged {
     pub evidence: String,
     /// Where the verdict comes from and by which rule.
     pub basis: String,
+    /// Why it is inconclusive, with the number that made it so.
+    pub reason: Option<String>,
+}
+
+impl Judged {
+    /// A row of `status` with its evidence and basis, and no reason.
+    pub fn new(status: Status, evidence: impl Into<String>, basis: impl Into<String>) -> Judged {
+        Judged {
+            status,
+            evidence: evidence.into(),
+            basis: basis.into(),
+            reason: None,
+        }
+    }
 }
 
 /// A binary's own verdict, as a record carries it, with what the rule over
@@ -316,8 +347,10 @@ pub struct Seen<'a> {
     pub cores: u64,
     /// Whether the record is the seed's own case of the claim (C4: [`c4::is_seed_case`]).
     pub seed_case: bool,
-    /// Whether it held.
-    pub holds: bool,
+    /// What it said.
+    pub outcome: Outcome,
+    /// Why it was inconclusive.
+    pub reason: Option<&'a str>,
     /// Its sentence.
     pub text: &'a str,
 }
@@ -333,7 +366,8 @@ pub fn from_verdicts(seen: &[Seen<'_>]) -> Option<Judged> {
     if by_exp.is_empty() {
         return None;
     }
-    let (mut statuses, mut evidence, mut basis) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut statuses, mut evidence, mut basis, mut reasons) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (exp, recs) in by_exp {
         let seed: Vec<&Seen<'_>> = recs.iter().copied().filter(|s| s.seed_case).collect();
         let (pool, which) = if seed.is_empty() {
@@ -343,26 +377,65 @@ pub fn from_verdicts(seen: &[Seen<'_>]) -> Option<Judged> {
         };
         let cores = pool.iter().map(|s| s.cores).max().expect("not empty");
         let deciding: Vec<&Seen<'_>> = pool.into_iter().filter(|s| s.cores == cores).collect();
-        let k = deciding.iter().filter(|s| s.holds).count();
+        let count = |o: Outcome| deciding.iter().filter(|s| s.outcome == o).count();
+        let (h, f, i) = (
+            count(Outcome::Holds),
+            count(Outcome::DoesNotHold),
+            count(Outcome::Inconclusive),
+        );
         let n = deciding.len();
-        statuses.push(Status::of(k, n));
-        // One sentence per binary: its latest deciding record's.
+        let status = if 2 * f > n {
+            Status::DoesNotHold
+        } else if 2 * h > n {
+            Status::Holds
+        } else {
+            Status::Inconclusive
+        };
+        statuses.push(status);
+        if status == Status::Inconclusive {
+            let why = deciding.iter().find_map(|s| s.reason);
+            reasons.push(match why {
+                Some(r) if i > 0 => format!("{exp}: {r}"),
+                _ => format!(
+                    "{exp}: the repetitions disagree (held in {h} of {n}, did not hold in {f})"
+                ),
+            });
+        }
+        // One sentence per binary: its latest deciding record's, of the
+        // outcome the experiment came to where it has one.
         let mut last: BTreeMap<&str, &Seen<'_>> = BTreeMap::new();
         for s in &deciding {
-            last.insert(s.binary, s);
+            let keep = last.get(s.binary).is_none_or(|prev| {
+                Status::of(s.outcome) == status || Status::of(prev.outcome) != status
+            });
+            if keep {
+                last.insert(s.binary, s);
+            }
         }
         for (bin, s) in last {
-            let word = if s.holds { "" } else { " (does not hold)" };
+            let word = match s.outcome {
+                Outcome::Holds => String::new(),
+                Outcome::DoesNotHold => " (does not hold)".into(),
+                Outcome::Inconclusive => " (inconclusive)".into(),
+            };
             evidence.push(format!("{bin} {exp}{word}: {}", s.text));
         }
+        let others = match (f, i) {
+            (0, 0) => String::new(),
+            (f, 0) => format!(", did not hold in {f}"),
+            (0, i) => format!(", inconclusive in {i}"),
+            (f, i) => format!(", did not hold in {f}, inconclusive in {i}"),
+        };
         basis.push(format!(
-            "{exp} at {cores} core(s){which}: held in {k} of {n} run(s)"
+            "{exp} at {cores} core(s){which}: held in {h} of {n} run(s){others}"
         ));
     }
+    let status = Status::all(statuses);
     Some(Judged {
-        status: Status::combine(statuses),
+        status,
         evidence: evidence.join("; "),
         basis: basis.join("; "),
+        reason: (status == Status::Inconclusive).then(|| reasons.join("; ")),
     })
 }
 
@@ -390,42 +463,64 @@ pub fn not_measured(claim: Claim, ran: &[String]) -> Judged {
     } else {
         format!("ran: {}, which decide(s) nothing alone", ran.join(", "))
     };
-    Judged {
-        status: Status::NotMeasured,
-        evidence: String::new(),
-        basis: format!("needs {}; {have}", claim.needs()),
-    }
+    Judged::new(
+        Status::NotMeasured,
+        String::new(),
+        format!("needs {}; {have}", claim.needs()),
+    )
 }
 
-/// One kind's measured value and the case that gave it (its label), if it
-/// measured one: `(kind, Some((value, label)))`.
-pub type Measured<'a> = (&'a str, Option<(f64, String)>);
+/// A merged case's value, its label, and the share of its CPUs other
+/// programs took while it ran (the median over its repetitions).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// The value compared.
+    pub value: f64,
+    /// The case (`model variant`).
+    pub label: String,
+    /// [`Interference::taken_fraction`](crate::Interference::taken_fraction), 0 when not recorded.
+    pub taken: f64,
+}
+
+/// One kind's measured value, if it measured one: `(kind, Some(point))`.
+pub type Measured<'a> = (&'a str, Option<Point>);
+
+/// One comparison of a claim that needs several.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// What it says.
+    pub status: Status,
+    /// Its sentence.
+    pub text: String,
+    /// Why it is inconclusive.
+    pub reason: Option<String>,
+}
 
 /// Compares one quantity across kinds that must be strictly decreasing in
-/// `order`; `None` with fewer than two measured. Returns whether it holds
-/// and the sentence.
+/// `order`; `None` with fewer than two measured. Out of order while a
+/// compared case was busy (see [`noise::BUSY_MIN`]) is inconclusive.
 pub fn ordered(
     what: &str,
     order: &[&str],
     values: &[Measured<'_>],
     show: fn(f64) -> String,
-) -> Option<(bool, String)> {
-    let have: Vec<(&str, f64, &str)> = order
+) -> Option<Part> {
+    let have: Vec<(&str, &Point)> = order
         .iter()
         .filter_map(|k| {
             values
                 .iter()
                 .find(|(b, _)| b == k)
-                .and_then(|(b, v)| v.as_ref().map(|(x, m)| (*b, *x, m.as_str())))
+                .and_then(|(b, v)| v.as_ref().map(|p| (*b, p)))
         })
         .collect();
     if have.len() < 2 {
         return None;
     }
-    let holds = have.windows(2).all(|w| w[0].1 > w[1].1);
+    let holds = have.windows(2).all(|w| w[0].1.value > w[1].1.value);
     let list: Vec<String> = have
         .iter()
-        .map(|(b, x, m)| format!("{b} {} ({m})", show(*x)))
+        .map(|(b, p)| format!("{b} {} ({})", show(p.value), p.label))
         .collect();
     let ratios: Vec<String> = have
         .windows(2)
@@ -434,7 +529,7 @@ pub fn ordered(
                 "{}/{} {}",
                 w[0].0,
                 w[1].0,
-                crate::fmt::fmt_ratio(w[0].1 / w[1].1)
+                crate::fmt::fmt_ratio(w[0].1.value / w[1].1.value)
             )
         })
         .collect();
@@ -448,37 +543,51 @@ pub fn ordered(
     } else {
         format!(" ({} not measured)", missing.join(", "))
     };
-    Some((
-        holds,
-        format!(
+    let busiest = have
+        .iter()
+        .map(|h| h.1)
+        .filter(|p| p.taken >= noise::BUSY_MIN)
+        .max_by(|a, b| a.taken.total_cmp(&b.taken));
+    let (status, reason) = match (holds, busiest) {
+        (true, _) => (Status::Holds, None),
+        (false, Some(p)) => (
+            Status::Inconclusive,
+            Some(format!(
+                "{what}: other programs took {:.0} % of the CPUs while `{}` ran",
+                100.0 * p.taken,
+                p.label
+            )),
+        ),
+        (false, None) => (Status::DoesNotHold, None),
+    };
+    Some(Part {
+        status,
+        text: format!(
             "{what}: {}; {}{missing}",
             list.join(", "),
             ratios.join(", ")
         ),
-    ))
+        reason,
+    })
 }
 
-/// A row from comparisons that must all hold: holds when all do, mixed when
-/// some do; `None` without any.
-pub fn all_parts(parts: Vec<(bool, String)>, basis: String) -> Option<Judged> {
+/// A row from comparisons that must all hold (see [`Status::all`]); `None`
+/// without any.
+pub fn all_parts(parts: Vec<Part>, basis: String) -> Option<Judged> {
     if parts.is_empty() {
         return None;
     }
-    let holds = parts.iter().all(|p| p.0);
+    let status = Status::all(parts.iter().map(|p| p.status));
+    let reasons: Vec<String> = parts.iter().filter_map(|p| p.reason.clone()).collect();
     Some(Judged {
-        status: if holds {
-            Status::Holds
-        } else if parts.iter().any(|p| p.0) {
-            Status::Mixed
-        } else {
-            Status::DoesNotHold
-        },
+        status,
         evidence: parts
             .into_iter()
-            .map(|p| p.1)
+            .map(|p| p.text)
             .collect::<Vec<_>>()
             .join("; "),
         basis,
+        reason: (status == Status::Inconclusive && !reasons.is_empty()).then(|| reasons.join("; ")),
     })
 }
 
@@ -512,45 +621,99 @@ mod tests {
         assert!("C99".parse::<Claim>().is_err());
     }
 
-    fn seen(exp: &'static str, cores: u64, holds: bool) -> Seen<'static> {
+    fn seen(exp: &'static str, cores: u64, outcome: Outcome) -> Seen<'static> {
         Seen {
             experiment: exp,
             binary: "thread",
             cores,
             seed_case: false,
-            holds,
+            outcome,
+            reason: (outcome == Outcome::Inconclusive).then_some("busy"),
             text: "numbers",
         }
     }
 
+    use Outcome::{DoesNotHold as F, Holds as H, Inconclusive as I};
+
     #[test]
-    fn verdicts_are_decided_at_the_most_cores() {
-        let j = from_verdicts(&[seen("cpu", 1, false), seen("cpu", 2, true)]).unwrap();
+    fn verdicts_are_decided_at_the_most_cores_by_the_majority() {
+        let j = from_verdicts(&[seen("cpu", 1, F), seen("cpu", 2, H)]).unwrap();
         assert_eq!(j.status, Status::Holds);
         assert!(
             j.basis.contains("at 2 core(s): held in 1 of 1"),
             "{}",
             j.basis
         );
-        let j = from_verdicts(&[seen("cpu", 2, false), seen("cpu", 2, true)]).unwrap();
-        assert_eq!(j.status, Status::Mixed);
+        let j = from_verdicts(&[seen("cpu", 2, F), seen("cpu", 2, H), seen("cpu", 2, H)]).unwrap();
+        assert_eq!(j.status, Status::Holds, "one outlier does not decide");
+        assert!(j.basis.contains("did not hold in 1"), "{}", j.basis);
+        let j = from_verdicts(&[seen("cpu", 2, F), seen("cpu", 2, F), seen("cpu", 2, H)]).unwrap();
+        assert_eq!(j.status, Status::DoesNotHold);
+        let j = from_verdicts(&[seen("cpu", 2, I), seen("cpu", 2, I), seen("cpu", 2, H)]).unwrap();
+        assert_eq!(j.status, Status::Inconclusive);
+        assert_eq!(j.reason.as_deref(), Some("cpu: busy"));
+        let j = from_verdicts(&[seen("cpu", 2, F), seen("cpu", 2, H)]).unwrap();
+        assert_eq!(j.status, Status::Inconclusive);
+        assert!(j.reason.unwrap().contains("disagree"));
         assert!(from_verdicts(&[]).is_none());
-        let mut seed = seen("kitchen", 3, true);
+        let mut seed = seen("kitchen", 3, H);
         seed.seed_case = true;
-        let j = from_verdicts(&[seed, seen("kitchen", 16, false)]).unwrap();
+        let j = from_verdicts(&[seed, seen("kitchen", 16, F)]).unwrap();
         assert_eq!(j.status, Status::Holds, "the seed's case decides");
     }
 
     #[test]
-    fn sources_pick_their_rows() {
-        let row = |s| Judged {
-            status: s,
-            evidence: String::new(),
-            basis: "b".into(),
+    fn experiments_of_one_claim_must_all_hold() {
+        let j = from_verdicts(&[seen("stall", 1, H), seen("wouldblock", 1, I)]).unwrap();
+        assert_eq!(j.status, Status::Inconclusive);
+        let j = from_verdicts(&[seen("stall", 1, F), seen("wouldblock", 1, I)]).unwrap();
+        assert_eq!(j.status, Status::DoesNotHold);
+    }
+
+    #[test]
+    fn an_ordering_out_of_order_on_busy_cpus_is_inconclusive() {
+        let m = |k, v: f64, taken: f64| {
+            (
+                k,
+                Some(Point {
+                    value: v,
+                    label: format!("{k}-model"),
+                    taken,
+                }),
+            )
         };
+        let order = ["process", "thread"];
+        let ok = ordered(
+            "spawn",
+            &order,
+            &[m("process", 9.0, 0.0), m("thread", 1.0, 0.0)],
+            |x| x.to_string(),
+        );
+        assert_eq!(ok.unwrap().status, Status::Holds);
+        let bad = ordered(
+            "spawn",
+            &order,
+            &[m("process", 1.0, 0.0), m("thread", 9.0, 0.0)],
+            |x| x.to_string(),
+        );
+        assert_eq!(bad.unwrap().status, Status::DoesNotHold);
+        let busy = ordered(
+            "spawn",
+            &order,
+            &[m("process", 1.0, 0.0), m("thread", 9.0, 0.5)],
+            |x| x.to_string(),
+        )
+        .unwrap();
+        assert_eq!(busy.status, Status::Inconclusive);
+        assert!(busy.reason.unwrap().contains("thread-model"));
+    }
+
+    #[test]
+    fn sources_pick_their_rows() {
+        let row = |s| Judged::new(s, "", "b");
         let r = judge(
             Claim::C3,
-            Some(row(Status::Mixed)),
+            Some(row(Status::Inconclusive)),
             Some(row(Status::Holds)),
         )
         .unwrap();
@@ -558,11 +721,11 @@ mod tests {
         assert!(r.basis.contains("own verdicts"));
         let r = judge(
             Claim::C5,
-            Some(row(Status::Mixed)),
+            Some(row(Status::Inconclusive)),
             Some(row(Status::Holds)),
         )
         .unwrap();
-        assert_eq!(r.status, Status::Mixed);
+        assert_eq!(r.status, Status::Inconclusive);
         assert!(judge(Claim::C1, None, Some(row(Status::Holds))).is_none());
     }
 }
