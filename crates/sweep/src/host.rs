@@ -161,6 +161,27 @@ pub fn toolchain(root: Option<&Path>) -> Option<String> {
     Some(format!("{rustc}, {cargo}"))
 }
 
+/// The width of the terminal on stderr (`COLUMNS`, else the window size),
+/// 120 when there is none.
+pub fn terminal_width() -> u16 {
+    if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return c;
+    }
+    let mut ws = nix::libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one winsize into the valid pointer given; fd 2 is stderr.
+    let rc = unsafe { nix::libc::ioctl(2, nix::libc::TIOCGWINSZ, &mut ws) };
+    if rc == 0 && ws.ws_col > 0 {
+        ws.ws_col
+    } else {
+        120
+    }
+}
+
 /// Whole seconds as `m:ss`.
 pub fn fmt_secs(secs: u64) -> String {
     format!("{}:{:02}", secs / 60, secs % 60)

@@ -22,6 +22,7 @@ pub mod readme;
 pub mod runner;
 pub mod stop;
 pub mod table;
+pub mod verdicts;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -143,6 +144,12 @@ pub fn run(cli: Cli, argv: &[String]) -> anyhow::Result<u8> {
             out.display()
         );
         plan.notes.iter().for_each(|n| eprintln!("  note: {n}"));
+    }
+    if report_ok {
+        match verdicts::read(&out) {
+            Ok(rows) => eprint!("\n{}", verdicts::render(&rows, host::terminal_width())),
+            Err(e) => eprintln!("sweep: cannot read the verdicts report wrote: {e:#}"),
+        }
     }
     if outcome.interrupted {
         eprintln!(

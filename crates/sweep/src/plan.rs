@@ -340,11 +340,11 @@ process spawn    1    --duration-secs 1
         let cpu = &plan.runs[0];
         assert_eq!(
             cpu.args(&QUICK, Some("286.507")).join(" "),
-            "--work-units 42976 --duration-secs 0.2 --warmup-secs 0.05 --timeout-secs 120 --units-per-ms 286.507"
+            "--work-units 42976 --duration-secs 0.1 --warmup-secs 0.02 --timeout-secs 120 --units-per-ms 286.507"
         );
         assert_eq!(
             cpu.args(&QUICK, None).join(" "),
-            "--work-ms 150 --duration-secs 0.2 --warmup-secs 0.05 --timeout-secs 120"
+            "--work-ms 150 --duration-secs 0.1 --warmup-secs 0.02 --timeout-secs 120"
         );
         let spawn = plan
             .runs
@@ -354,7 +354,7 @@ process spawn    1    --duration-secs 1
         // the row's own --duration-secs wins; no calibration for spawn
         assert_eq!(
             spawn.args(&QUICK, Some("286.507")).join(" "),
-            "--duration-secs 1 --warmup-secs 0.05 --timeout-secs 120"
+            "--duration-secs 1 --warmup-secs 0.02 --timeout-secs 120"
         );
         assert_eq!(spawn.label(1), "process spawn --cores 1 (rep 1/1)");
         assert_eq!(spawn.stem(), "process-spawn");
@@ -367,11 +367,11 @@ process spawn    1    --duration-secs 1
         let plan = expand(&rows, QUICK, counts, QUICK.reps, 2, None).unwrap();
         // the three `kitchen 3` rows are skipped on 2 CPUs
         assert_eq!(plan.notes.len(), 3);
-        assert_eq!(plan.runs.len(), 37);
+        assert_eq!(plan.runs.len(), 3 * 37, "every run three times");
         let lines = plan.lines();
         assert_eq!(
             lines[0],
-            "thread kitchen --cores 1 (rep 1/1) --orders 3 --duration-secs 0.2 --warmup-secs 0.05 --timeout-secs 120"
+            "thread kitchen --cores 1 (rep 1/3) --orders 3 --duration-secs 0.1 --warmup-secs 0.02 --timeout-secs 120"
         );
         assert!(lines.iter().all(|l| !l.ends_with(' ')));
         let full = expand(&rows, FULL, vec![1, 2], 3, 2, None).unwrap();

@@ -173,8 +173,12 @@ fn plan_prints_the_runs_on_stdout() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         stdout,
-        "thread cpu --cores 1 (rep 1/1) --work-ms 150 --duration-secs 0.2 --warmup-secs 0.05 --timeout-secs 120\n\
-         thread spawn --cores 1 (rep 1/1) --duration-secs 0.2 --warmup-secs 0.05 --timeout-secs 120\n"
+        "thread cpu --cores 1 (rep 1/3) --work-ms 100 --dist balanced --duration-secs 0.1 --warmup-secs 0.02 --timeout-secs 120\n\
+         thread cpu --cores 1 (rep 2/3) --work-ms 100 --dist balanced --duration-secs 0.1 --warmup-secs 0.02 --timeout-secs 120\n\
+         thread cpu --cores 1 (rep 3/3) --work-ms 100 --dist balanced --duration-secs 0.1 --warmup-secs 0.02 --timeout-secs 120\n\
+         thread spawn --cores 1 (rep 1/3) --duration-secs 0.1 --warmup-secs 0.02 --timeout-secs 120\n\
+         thread spawn --cores 1 (rep 2/3) --duration-secs 0.1 --warmup-secs 0.02 --timeout-secs 120\n\
+         thread spawn --cores 1 (rep 3/3) --duration-secs 0.1 --warmup-secs 0.02 --timeout-secs 120\n"
     );
     let out = sweep()
         .args([
@@ -208,7 +212,8 @@ echo "fake thread ran" >&2
 printf '%s\n' '{"schema":1,"machine":{"rustc":"rustc 9.9.9","git_rev":"abc123","git_dirty":"false"}}' >> "$out"
 exit "${FAKE_EXIT:-0}"
 "#;
-    let report = "#!/bin/sh\necho '# summary' > \"$3/summary.md\"\n";
+    let report = "#!/bin/sh\necho '# summary' > \"$3/summary.md\"\n\
+                  printf 'claim,statement,verdict,reason,evidence,basis\\nC9,x,holds,,lost 5,b\\n' > \"$3/claims.csv\"\n";
     for (name, text) in [("thread", thread), ("report", report)] {
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
@@ -250,10 +255,13 @@ fn a_sweep_over_fake_binaries_writes_the_run_folder() {
     );
     let stderr = String::from_utf8_lossy(&done.stderr);
     assert!(done.stdout.is_empty(), "stdout stays clean");
-    // quiet when stderr is not a terminal, but for a warning of a busy machine
+    // quiet when stderr is not a terminal, but for a warning of a busy
+    // machine and the closing verdict table
+    assert!(stderr.contains("1 of 1 claims hold"), "{stderr}");
     assert!(
         stderr
             .lines()
+            .filter(|l| l.starts_with("sweep:"))
             .all(|l| l.starts_with("sweep: warning: load average")),
         "{stderr}"
     );
@@ -265,7 +273,7 @@ fn a_sweep_over_fake_binaries_writes_the_run_folder() {
     assert!(log.contains("fake thread ran"));
     let cpu_log = std::fs::read_to_string(out.join("logs/thread-cpu.log")).unwrap();
     assert!(
-        cpu_log.contains(" cpu --cores 1 --work-units 18518 --duration-secs 0.2 --warmup-secs 0.05 --timeout-secs 120 --units-per-ms 123.456 --out "),
+        cpu_log.contains(" cpu --cores 1 --work-units 12346 --dist balanced --duration-secs 0.1 --warmup-secs 0.02 --timeout-secs 120 --units-per-ms 123.456 --out "),
         "{cpu_log}"
     );
     assert!(out.join("summary.md").is_file());
@@ -278,8 +286,8 @@ fn a_sweep_over_fake_binaries_writes_the_run_folder() {
         "`target/release/report results/run --out results/run`",
         "Finished ",
         ": 4 of 4 run(s) in 0:00 (m:ss), 0 failed; load average at the end ",
-        "| thread | cpu | 1 | 2 | --work-units 18518 --duration-secs 0.2 --warmup-secs 0.05 --timeout-secs 120 --units-per-ms 123.456 | 0.",
-        "| thread | spawn | 1 | 1 | --duration-secs 0.2 --warmup-secs 0.05 --timeout-secs 120 | 0.",
+        "| thread | cpu | 1 | 2 | --work-units 12346 --dist balanced --duration-secs 0.1 --warmup-secs 0.02 --timeout-secs 120 --units-per-ms 123.456 | 0.",
+        "| thread | spawn | 1 | 1 | --duration-secs 0.1 --warmup-secs 0.02 --timeout-secs 120 | 0.",
         "The binaries were built from git abc123 (dirty: false) with rustc 9.9.9 (from the records).",
         "Summary: [summary.md](summary.md).",
     ] {
