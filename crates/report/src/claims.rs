@@ -16,7 +16,7 @@ use record::claims::{
 
 pub use record::claims::Status;
 
-use crate::load::Loaded;
+use crate::SeenVerdict;
 use crate::merge::Case;
 use crate::scaling::Series;
 
@@ -52,15 +52,27 @@ impl ClaimRow {
     }
 }
 
-/// What the claims are decided from.
+/// What the claims of one machine are decided from.
 #[derive(Debug, Clone, Copy)]
 pub struct Inputs<'a> {
-    /// Every record read.
-    pub loaded: &'a [Loaded],
-    /// The merged cases.
+    /// The machine, by label.
+    pub machine: &'a str,
+    /// The machine as the cases' keys name it (empty with one machine).
+    pub machine_key: &'a str,
+    /// The binaries' own verdicts, of every machine.
+    pub verdicts: &'a [SeenVerdict],
+    /// The merged cases, of every machine.
     pub cases: &'a [Case],
-    /// The series measured at several core counts.
+    /// The series measured at several core counts, of every machine.
     pub series: &'a [Series],
+}
+
+impl<'a> Inputs<'a> {
+    /// This machine's cases.
+    fn mine(&self) -> impl Iterator<Item = &'a Case> + 'a {
+        let key = self.machine_key;
+        self.cases.iter().filter(move |c| c.key.machine == key)
+    }
 }
 
 /// The claims table, C1 to C12.
@@ -68,13 +80,13 @@ pub fn claims(inp: Inputs<'_>) -> Vec<ClaimRow> {
     Claim::ALL
         .into_iter()
         .map(|claim| {
-            let recorded = claims::from_verdicts(&seen(claim, inp.loaded));
+            let recorded = claims::from_verdicts(&seen(claim, &inp));
             let computed = match claim.source() {
                 Source::Records => None,
                 _ => computed(claim, inp),
             };
             let decided = claims::judge(claim, recorded, computed)
-                .unwrap_or_else(|| claims::not_measured(claim, &ran(claim, inp.loaded)));
+                .unwrap_or_else(|| claims::not_measured(claim, &ran(claim, &inp)));
             ClaimRow {
                 claim,
                 statement: claim.statement(),
@@ -87,32 +99,29 @@ pub fn claims(inp: Inputs<'_>) -> Vec<ClaimRow> {
         .collect()
 }
 
-/// The binaries' verdicts on `claim`, in record order.
-fn seen(claim: Claim, loaded: &[Loaded]) -> Vec<Seen<'_>> {
-    loaded
+/// The binaries' verdicts on `claim` on this machine, in record order.
+fn seen<'a>(claim: Claim, inp: &Inputs<'a>) -> Vec<Seen<'a>> {
+    inp.verdicts
         .iter()
-        .filter_map(|l| {
-            let v = l.record.verdict.as_ref().filter(|v| v.claim == claim)?;
-            Some(Seen {
-                experiment: &l.record.experiment,
-                binary: &l.record.binary,
-                cores: l.cores(),
-                seed_case: claim == Claim::C4
-                    && c4::is_seed_case(l.cores(), l.record.param_u64("orders")),
-                outcome: v.outcome,
-                reason: v.reason.as_deref(),
-                text: &v.text,
-            })
+        .filter(|v| v.claim == claim && v.machine == inp.machine)
+        .map(|v| Seen {
+            experiment: &v.experiment,
+            binary: &v.binary,
+            cores: v.cores,
+            seed_case: claim == Claim::C4 && c4::is_seed_case(v.cores, v.orders),
+            outcome: v.outcome,
+            reason: v.reason.as_deref(),
+            text: &v.text,
         })
         .collect()
 }
 
-/// `binary experiment` of every record of the claim's experiments.
-fn ran(claim: Claim, loaded: &[Loaded]) -> Vec<String> {
-    let have: BTreeSet<String> = loaded
-        .iter()
-        .filter(|l| claim.experiments().contains(&l.record.experiment.as_str()))
-        .map(|l| format!("{} {}", l.record.binary, l.record.experiment))
+/// `binary experiment` of every case of the claim's experiments on this machine.
+fn ran(claim: Claim, inp: &Inputs<'_>) -> Vec<String> {
+    let have: BTreeSet<String> = inp
+        .mine()
+        .filter(|c| claim.experiments().contains(&c.key.experiment.as_str()))
+        .map(|c| format!("{} {}", c.key.binary, c.key.experiment))
         .collect();
     have.into_iter().collect()
 }
@@ -143,19 +152,11 @@ fn computed(claim: Claim, inp: Inputs<'_>) -> Option<Judged> {
     }
 }
 
-/// The first record of a case, for its parameters.
-fn first<'a>(inp: &Inputs<'a>, c: &Case) -> &'a Loaded {
-    &inp.loaded[c.records[0]]
-}
-
-fn param_text(l: &Loaded, key: &str) -> Option<String> {
-    l.record.params.get(key).map(crate::merge::param_text)
-}
-
 /// C3's series: every parallel `cpu` model measured from one core up.
 fn scaling<'a>(inp: &Inputs<'a>) -> Vec<c3::Scaling<'a>> {
     inp.series
         .iter()
+        .filter(|s| s.key.machine == inp.machine_key)
         .filter(|s| s.key.experiment == "cpu" && s.key.model != claims::SEQUENTIAL)
         .filter(|s| s.points[0].cores == 1 && s.speedups().len() >= 2)
         .map(|s| {
@@ -179,8 +180,7 @@ fn scaling<'a>(inp: &Inputs<'a>) -> Vec<c3::Scaling<'a>> {
 /// C5's ways of making the requests, at the fewest cores measured.
 fn request_ways<'a>(inp: &Inputs<'a>) -> Vec<c5::Way<'a>> {
     let req: Vec<&Case> = inp
-        .cases
-        .iter()
+        .mine()
         .filter(|c| c.key.experiment == "requests" && c.reps > 0)
         .collect();
     let Some(cores) = req.iter().map(|c| c.cores).min() else {
@@ -193,11 +193,7 @@ fn request_ways<'a>(inp: &Inputs<'a>) -> Vec<c5::Way<'a>> {
             label: c.key.label(),
             wall_ns: c.wall_ns_spread.median,
             requests: c.ops / c.reps as u64,
-            delay_ms: first(inp, c)
-                .record
-                .params
-                .get("delay_ms")
-                .and_then(serde_json::Value::as_f64),
+            delay_ms: c.params.get("delay_ms").and_then(serde_json::Value::as_f64),
             taken: c.taken,
         })
         .collect()
@@ -207,15 +203,14 @@ fn request_ways<'a>(inp: &Inputs<'a>) -> Vec<c5::Way<'a>> {
 /// `thread`, `coroutine`), else the binary's own kind. A binary may measure a
 /// reference unit of another kind beside its own (`process spawn` times a
 /// thread too, so its C7 ratio comes from one run); those records say so.
-fn unit_of(inp: &Inputs<'_>, c: &Case) -> String {
-    param_text(first(inp, c), "unit").unwrap_or_else(|| c.key.binary.clone())
+fn unit_of(c: &Case) -> String {
+    c.param("unit").unwrap_or_else(|| c.key.binary.clone())
 }
 
 /// The cheapest way to create a unit of one kind: the lowest merged p50 over the `spawn` cases of that kind.
 fn spawn_cost(inp: &Inputs<'_>, unit: &str) -> Option<Point> {
-    inp.cases
-        .iter()
-        .filter(|c| c.key.experiment == "spawn" && unit_of(inp, c) == unit)
+    inp.mine()
+        .filter(|c| c.key.experiment == "spawn" && unit_of(c) == unit)
         .filter_map(|c| {
             let ns = c
                 .quantile_ns(0.5)
@@ -237,8 +232,7 @@ fn point(value: f64, c: &Case) -> Point {
 /// The most any point of a series (or the run's sequential model at those
 /// core counts) lost to other programs.
 fn taken_of_series(inp: &Inputs<'_>, s: &Series) -> f64 {
-    inp.cases
-        .iter()
+    inp.mine()
         .filter(|c| {
             c.key.experiment == s.key.experiment
                 && c.key.binary == s.key.binary
@@ -252,9 +246,8 @@ fn taken_of_series(inp: &Inputs<'_>, s: &Series) -> f64 {
 
 /// The least memory per live unit of one kind (median over repetitions).
 fn memory_per_unit(inp: &Inputs<'_>, unit: &str) -> Option<Point> {
-    inp.cases
-        .iter()
-        .filter(|c| c.key.experiment == "memory" && unit_of(inp, c) == unit)
+    inp.mine()
+        .filter(|c| c.key.experiment == "memory" && unit_of(c) == unit)
         .filter_map(|c| {
             let v = MEMORY_FIGURES.iter().find_map(|f| c.figure(f))?;
             Some(point(v, c))
@@ -265,15 +258,17 @@ fn memory_per_unit(inp: &Inputs<'_>, unit: &str) -> Option<Point> {
 /// C10's round trips: the fastest `pingpong` of threads and of coroutines, per placement.
 fn round_trips<'a>(inp: &Inputs<'a>) -> Vec<(String, Vec<Measured<'static>>)> {
     let mut placements: BTreeMap<String, Vec<Measured<'static>>> = BTreeMap::new();
-    for c in inp.cases.iter().filter(|c| c.key.experiment == "pingpong") {
-        let unit = unit_of(inp, c);
+    for c in inp.mine().filter(|c| c.key.experiment == "pingpong") {
+        let unit = unit_of(c);
         let Some(b) = c10::PAIR.iter().copied().find(|b| *b == unit) else {
             continue;
         };
         let Some(p50) = c.quantile_ns(0.5) else {
             continue;
         };
-        let place = param_text(first(inp, c), "placement").unwrap_or_else(|| c.key.variant.clone());
+        let place = c
+            .param("placement")
+            .unwrap_or_else(|| c.key.variant.clone());
         let slot = placements.entry(place).or_default();
         match slot.iter_mut().find(|(bin, _)| *bin == b) {
             Some((_, Some(best))) if best.value <= p50 as f64 => {}
@@ -286,16 +281,14 @@ fn round_trips<'a>(inp: &Inputs<'a>) -> Vec<(String, Vec<Measured<'static>>)> {
 
 /// C8's hand-overs: every `share` case with its rate and what it copied.
 fn handovers<'a>(inp: &Inputs<'a>) -> Vec<c8::Handover<'a>> {
-    inp.cases
-        .iter()
+    inp.mine()
         .filter(|c| c.key.experiment == "share")
         .filter_map(|c| {
-            let l = first(inp, c);
             Some(c8::Handover {
                 binary: &c.key.binary,
                 label: c.key.label(),
-                bytes: l.record.param_u64("bytes")?,
-                placement: param_text(l, "placement").unwrap_or_default(),
+                bytes: c.param_u64("bytes")?,
+                placement: c.param("placement").unwrap_or_default(),
                 bytes_per_s: c.figure("bytes_per_s")?,
                 bytes_copied: c.figure("bytes_copied_per_transfer")?,
                 taken: c.taken,
@@ -306,13 +299,12 @@ fn handovers<'a>(inp: &Inputs<'a>) -> Vec<c8::Handover<'a>> {
 
 /// C12's echo cases that served requests.
 fn served<'a>(inp: &Inputs<'a>) -> Vec<c12::Served<'a>> {
-    inp.cases
-        .iter()
+    inp.mine()
         .filter(|c| c.key.experiment == "echo" && c.ops > 0)
         .map(|c| c12::Served {
             binary: &c.key.binary,
             label: c.key.label(),
-            connections: first(inp, c).record.param_u64("connections"),
+            connections: c.param_u64("connections"),
             requests_per_s: c.ops_per_s(),
             p99_ns: c.quantile_ns(0.99).map(|v| v as f64),
             rss_bytes: c.max_rss_bytes,

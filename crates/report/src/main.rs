@@ -46,8 +46,7 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let loaded = report::load::load_paths(&cli.paths)?;
-    let report = Report::new(loaded);
+    let report = Report::from_paths(&cli.paths)?;
     match cli.out {
         Some(dir) => {
             let written = report
@@ -55,7 +54,7 @@ fn run() -> anyhow::Result<()> {
                 .map_err(|e| UsageError(format!("cannot write --out {}: {e:#}", dir.display())))?;
             eprintln!(
                 "report: {} records, {} cases; wrote {} files to {}",
-                report.loaded.len(),
+                report.provenance.records,
                 report.cases.len(),
                 written.len(),
                 dir.display()

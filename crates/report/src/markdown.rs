@@ -2,7 +2,7 @@
 //! cases, their scaling and their plots, as hand-formatted Markdown tables
 //! (numbers right-aligned, columns padded so the raw text reads too).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use crate::Report;
@@ -193,58 +193,16 @@ One run on one machine is never the whole truth: compare the spread, and repeat 
 ";
 
 fn provenance(r: &Report, s: &mut String) {
-    let files: BTreeSet<&str> = r
-        .loaded
-        .iter()
-        .map(|l| l.origin.rsplit_once(':').map_or("", |x| x.0))
-        .collect();
-    let binaries: BTreeSet<&str> = r.loaded.iter().map(|l| l.record.binary.as_str()).collect();
+    let p = &r.provenance;
     let _ = writeln!(
         s,
         "{} records from {} file(s); binaries: {}; experiments: {}.\n",
-        r.loaded.len(),
-        files.len(),
-        binaries.into_iter().collect::<Vec<_>>().join(", "),
+        p.records,
+        p.files.len(),
+        p.binaries.iter().cloned().collect::<Vec<_>>().join(", "),
         experiments(r).join(", ")
     );
-    let mut machines: BTreeMap<Vec<String>, (BTreeSet<String>, String, String)> = BTreeMap::new();
-    for l in &r.loaded {
-        let m = &l.record.machine;
-        let key = vec![
-            m.hostname.clone(),
-            format!(
-                "{}{}",
-                m.cpu_model,
-                if m.virtualization.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", m.virtualization)
-                }
-            ),
-            format!("{} ({})", m.allowed_cpu_count, m.allowed_cpus),
-            fmt_bytes(m.mem_total_bytes as f64),
-            m.kernel.clone(),
-            m.rustc.clone(),
-        ];
-        let e = machines
-            .entry(key)
-            .or_insert_with(|| (BTreeSet::new(), m.timestamp.clone(), m.timestamp.clone()));
-        let dirty = if m.git_dirty == "true" {
-            " (dirty)"
-        } else {
-            ""
-        };
-        e.0.insert(format!(
-            "{}{dirty}",
-            m.git_rev.chars().take(12).collect::<String>()
-        ));
-        if m.timestamp < e.1 {
-            e.1 = m.timestamp.clone();
-        }
-        if m.timestamp > e.2 {
-            e.2 = m.timestamp.clone();
-        }
-    }
+    let machines = &p.machines;
     let mut t = Table::new(&[
         "host",
         "CPU",
@@ -255,7 +213,7 @@ fn provenance(r: &Report, s: &mut String) {
         "git",
         "measured",
     ]);
-    for (k, (revs, from, to)) in &machines {
+    for (k, (revs, from, to)) in machines {
         let mut row = k.clone();
         row.push(revs.iter().cloned().collect::<Vec<_>>().join(", "));
         row.push(if from == to {
@@ -274,11 +232,7 @@ fn provenance(r: &Report, s: &mut String) {
             machines.len()
         ));
     }
-    let debug = r
-        .loaded
-        .iter()
-        .filter(|l| l.record.machine.profile != "release")
-        .count();
+    let debug = p.debug_records;
     if debug > 0 {
         warnings.push(format!(
             "{debug} record(s) come from a debug build: their numbers say nothing about real costs"
