@@ -151,20 +151,7 @@ pub fn summary(r: &Report, plots: &[Plot]) -> String {
     s.push_str("# conpar report\n\n");
     provenance(r, &mut s);
     s.push_str("## Claims\n\n");
-    let mut t = Table::new(&["claim", "verdict", "the numbers behind it", "basis"]);
-    for c in &r.claims {
-        let verdict = match &c.reason {
-            Some(r) => format!("**{}**: {r}", c.status.word()),
-            None => format!("**{}**", c.status.word()),
-        };
-        t.row(vec![
-            format!("{} {}", c.id(), c.statement),
-            verdict,
-            c.evidence.clone(),
-            c.basis.clone(),
-        ]);
-    }
-    s.push_str(&t.render());
+    claims_section(r, &mut s);
     s.push_str(HOW_TO_READ);
     for e in experiments(r) {
         experiment_section(r, &e, plots, &mut s);
@@ -188,9 +175,65 @@ ops/s is all operations over all wall time, and the spread across repetitions is
 *K–F* (Karp–Flatt) is the serial fraction implied at one core count, and the *serial fraction* is Amdahl's law
 fitted by least squares over the core counts, both on the in-run speedup where there is one (else on ×1 core).
 Claims: a claim the binaries decide is decided at the largest core count where a record decides it (the seed's own
-case first), *held in k of n*; C3, C7, C10 and C12 are computed here from the numbers of several core counts or binaries.
+case first) by the majority of its repetitions (*held in k of n*); C3, C7, C10 and C12 are computed here from the
+numbers of several core counts or binaries. *Inconclusive* always names the measured reason (other programs took
+the CPUs, the racing threads never met, too few samples); on an idle machine a contradicted claim *does not hold*.
 One run on one machine is never the whole truth: compare the spread, and repeat on your own machine.
 ";
+
+/// The claims: a table of outcomes (one column per machine), then each
+/// claim's evidence and basis as prose, so no line of the table runs long.
+fn claims_section(r: &Report, s: &mut String) {
+    let many = r.machines.len() > 1;
+    let mut head = vec!["claim".to_string()];
+    if many {
+        head.extend(r.machines.iter().cloned());
+    } else {
+        head.push("verdict".into());
+    }
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    let mut t = Table::new(&head);
+    for (i, c) in r.claims.iter().enumerate() {
+        let mut row = vec![format!("{} {}", c.id(), c.statement)];
+        for rows in &r.claims_by_machine {
+            let m = &rows[i];
+            row.push(match &m.reason {
+                Some(why) => format!("**{}**: {why}", m.status.word()),
+                None => format!("**{}**", m.status.word()),
+            });
+        }
+        t.row(row);
+    }
+    s.push_str(&t.render());
+    for (m, rows) in r.machines.iter().zip(&r.claims_by_machine) {
+        if many {
+            let _ = writeln!(s, "\n### The numbers behind them on {m}");
+        } else {
+            s.push_str("\n### The numbers behind them\n");
+        }
+        for c in rows
+            .iter()
+            .filter(|c| c.status != crate::claims::Status::NotMeasured)
+        {
+            let _ = writeln!(
+                s,
+                "\n- **{}** ({}): {}",
+                c.id(),
+                c.status.word(),
+                c.evidence
+            );
+            let _ = writeln!(s, "  — {}", c.basis);
+        }
+        let unmeasured: Vec<String> = rows
+            .iter()
+            .filter(|c| c.status == crate::claims::Status::NotMeasured)
+            .map(|c| format!("{} ({})", c.id(), c.basis))
+            .collect();
+        if !unmeasured.is_empty() {
+            let _ = writeln!(s, "\nNot measured: {}.", unmeasured.join("; "));
+        }
+    }
+}
 
 fn provenance(r: &Report, s: &mut String) {
     let p = &r.provenance;
@@ -253,14 +296,15 @@ fn provenance(r: &Report, s: &mut String) {
     }
 }
 
-/// The figures of a case that have no column of their own, `name=median`.
-fn figures_cell(c: &Case) -> String {
-    c.figures
-        .keys()
-        .filter(|k| !matches!(k.as_str(), "speedup" | "efficiency"))
-        .filter_map(|k| c.figure(k).map(|v| format!("{k}={}", fmt_num(v))))
-        .collect::<Vec<_>>()
-        .join(" ")
+/// The figures of an experiment's cases that have no column in the main
+/// table, in name order.
+pub fn figure_names(cases: &[&Case]) -> Vec<String> {
+    let names: BTreeSet<&str> = cases
+        .iter()
+        .flat_map(|c| c.figures.keys().map(String::as_str))
+        .filter(|k| !matches!(*k, "speedup" | "efficiency"))
+        .collect();
+    names.into_iter().map(str::to_string).collect()
 }
 
 fn experiment_section(r: &Report, e: &str, plots: &[Plot], s: &mut String) {
@@ -284,7 +328,6 @@ fn experiment_section(r: &Report, e: &str, plots: &[Plot], s: &mut String) {
         ">K–F",
         ">in-run ×",
         ">RSS",
-        "figures (median)",
     ]);
     for c in &cases {
         let base = baseline(&r.cases, &c.key);
@@ -326,11 +369,36 @@ fn experiment_section(r: &Report, e: &str, plots: &[Plot], s: &mut String) {
             opt(p.karp_flatt, fmt_num),
             opt(p.in_run, fmt_ratio),
             fmt_bytes(c.max_rss_bytes),
-            figures_cell(c),
         ]);
     }
     t.drop_empty_columns();
     s.push_str(&t.render());
+    let names = figure_names(&cases);
+    if !names.is_empty() {
+        let _ = writeln!(s, "\nFigures (median over repetitions):\n");
+        let mut head: Vec<String> = ["binary", "model", "case", ">cores"]
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        head.extend(names.iter().map(|n| format!(">{n}")));
+        let head: Vec<&str> = head.iter().map(String::as_str).collect();
+        let mut t = Table::new(&head);
+        for c in &cases {
+            let mut row = vec![
+                c.key.binary.clone(),
+                c.key.model.clone(),
+                c.key.case_label(),
+                c.cores.to_string(),
+            ];
+            row.extend(names.iter().map(|n| {
+                c.figure(n)
+                    .map_or("-".to_string(), |v| crate::units::show(n, v))
+            }));
+            t.row(row);
+        }
+        t.drop_empty_columns();
+        s.push_str(&t.render());
+    }
     let series: Vec<_> = r
         .series
         .iter()
