@@ -11,6 +11,7 @@
 
 pub mod claims;
 pub mod csv_out;
+pub mod html;
 pub mod load;
 pub mod markdown;
 pub mod merge;
@@ -262,18 +263,24 @@ impl Report {
         markdown::summary(self, plots)
     }
 
-    /// Every output file, name and content: summary.md, the CSV files and the plots.
+    /// Every output file, name and content: index.html, summary.md, the
+    /// CSV files and the plots.
     pub fn files(&self) -> anyhow::Result<Vec<(String, String)>> {
         let plots = plot::plan(self);
+        let drawn: Vec<(plot::Plot, String)> = plots
+            .iter()
+            .map(|p| plot::render(self, p).map(|svg| (p.clone(), svg)))
+            .collect::<anyhow::Result<_>>()?;
         let mut out = vec![
+            ("index.html".to_string(), html::page(self, &drawn)),
             ("summary.md".to_string(), self.summary(&plots)),
             ("cases.csv".to_string(), csv_out::cases(self)),
             ("scaling.csv".to_string(), csv_out::scaling(self)),
             ("figures.csv".to_string(), csv_out::figures(self)),
             ("claims.csv".to_string(), csv_out::claims(self)),
         ];
-        for p in &plots {
-            out.push((p.file.clone(), plot::render(self, p)?));
+        for (p, svg) in drawn {
+            out.push((p.file, svg));
         }
         Ok(out)
     }

@@ -77,6 +77,26 @@ impl Table {
         });
     }
 
+    /// The table as an HTML `<table>` (cells escaped; numeric columns right-aligned).
+    pub fn html(&self) -> String {
+        let mut out = String::from("<table>\n<thead><tr>");
+        for (h, r) in self.header.iter().zip(&self.right) {
+            let class = if *r { " class=\"num\"" } else { "" };
+            out.push_str(&format!("<th{class}>{}</th>", crate::html::escape(h)));
+        }
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for row in &self.rows {
+            out.push_str("<tr>");
+            for (c, r) in row.iter().zip(&self.right) {
+                let class = if *r { " class=\"num\"" } else { "" };
+                out.push_str(&format!("<td{class}>{}</td>", crate::html::escape(c)));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody>\n</table>\n");
+        out
+    }
+
     /// The table as Markdown.
     pub fn render(&self) -> String {
         let esc = |s: &str| s.replace('|', "\\|");
@@ -129,7 +149,8 @@ impl Table {
     }
 }
 
-fn experiments(r: &Report) -> Vec<String> {
+/// The experiments of the report, in the seed notes' order.
+pub fn experiments(r: &Report) -> Vec<String> {
     let present: BTreeSet<&str> = r.cases.iter().map(|c| c.key.experiment.as_str()).collect();
     let mut out: Vec<String> = EXPERIMENT_ORDER
         .iter()
@@ -166,7 +187,8 @@ pub fn summary(r: &Report, plots: &[Plot]) -> String {
     s
 }
 
-const HOW_TO_READ: &str = "
+/// How to read the tables, in prose (summary.md and index.html).
+pub const HOW_TO_READ: &str = "
 How to read the tables: a row merges every repetition of one case (experiment × binary × model × variant × cores).
 Latency percentiles come from the repetitions' histograms added together, never from averaged percentiles;
 ops/s is all operations over all wall time, and the spread across repetitions is shown apart (min / median / max).
@@ -235,17 +257,20 @@ fn claims_section(r: &Report, s: &mut String) {
     }
 }
 
-fn provenance(r: &Report, s: &mut String) {
+/// `N records from F file(s); binaries: …; experiments: ….`
+pub fn provenance_line(r: &Report) -> String {
     let p = &r.provenance;
-    let _ = writeln!(
-        s,
-        "{} records from {} file(s); binaries: {}; experiments: {}.\n",
+    format!(
+        "{} records from {} file(s); binaries: {}; experiments: {}.",
         p.records,
         p.files.len(),
         p.binaries.iter().cloned().collect::<Vec<_>>().join(", "),
         experiments(r).join(", ")
-    );
-    let machines = &p.machines;
+    )
+}
+
+/// Where and with what the records were measured: one row per machine.
+pub fn machines_table(r: &Report) -> Table {
     let mut t = Table::new(&[
         "host",
         "CPU",
@@ -256,7 +281,7 @@ fn provenance(r: &Report, s: &mut String) {
         "git",
         "measured",
     ]);
-    for (k, (revs, from, to)) in machines {
+    for (k, (revs, from, to)) in &r.provenance.machines {
         let mut row = k.clone();
         row.push(revs.iter().cloned().collect::<Vec<_>>().join(", "));
         row.push(if from == to {
@@ -266,22 +291,30 @@ fn provenance(r: &Report, s: &mut String) {
         });
         t.row(row);
     }
-    s.push_str(&t.render());
-    s.push('\n');
+    t
+}
+
+/// What a reader must know before trusting the numbers.
+pub fn warnings(r: &Report) -> Vec<String> {
+    let p = &r.provenance;
     let mut warnings = Vec::new();
-    if machines.len() > 1 {
+    if p.machines.len() > 1 {
         warnings.push(format!(
-            "these records come from {} different machines or toolchains: compare numbers only within one",
-            machines.len()
+            "these records come from {} different machines or toolchains: their cases are kept apart, one column per machine",
+            p.machines.len()
         ));
     }
-    let debug = p.debug_records;
-    if debug > 0 {
+    if p.debug_records > 0 {
         warnings.push(format!(
-            "{debug} record(s) come from a debug build: their numbers say nothing about real costs"
+            "{} record(s) come from a debug build: their numbers say nothing about real costs",
+            p.debug_records
         ));
     }
-    for c in r.cases.iter().filter(|c| c.checksums.len() > 1) {
+    for c in r
+        .cases
+        .iter()
+        .filter(|c| c.checksums.len() > 1 && c.same_ops)
+    {
         warnings.push(format!(
             "{} {} {} at {} cores: the repetitions' checksums differ ({}): they did not do the same work",
             c.key.experiment,
@@ -291,7 +324,14 @@ fn provenance(r: &Report, s: &mut String) {
             c.checksums.iter().cloned().collect::<Vec<_>>().join(", ")
         ));
     }
-    for w in warnings {
+    warnings
+}
+
+fn provenance(r: &Report, s: &mut String) {
+    let _ = writeln!(s, "{}\n", provenance_line(r));
+    s.push_str(&machines_table(r).render());
+    s.push('\n');
+    for w in warnings(r) {
         let _ = writeln!(s, "> **Warning:** {w}\n");
     }
 }
@@ -309,8 +349,35 @@ pub fn figure_names(cases: &[&Case]) -> Vec<String> {
 
 fn experiment_section(r: &Report, e: &str, plots: &[Plot], s: &mut String) {
     let _ = writeln!(s, "\n## {e}\n");
-    let cases: Vec<&Case> = r.cases.iter().filter(|c| c.key.experiment == e).collect();
+    let cases = cases_of(r, e);
+    s.push_str(&case_table(r, &cases).render());
+    if let Some(t) = figure_table(&cases) {
+        let _ = writeln!(s, "\nFigures (median over repetitions):\n");
+        s.push_str(&t.render());
+    }
+    if let Some(t) = scaling_table(r, e) {
+        let _ = writeln!(s, "\nScaling:\n");
+        s.push_str(&t.render());
+    }
+    let mine: Vec<&Plot> = plots.iter().filter(|p| p.experiment() == Some(e)).collect();
+    if !mine.is_empty() {
+        s.push('\n');
+        for p in mine {
+            let _ = writeln!(s, "![{}]({})", p.file.trim_end_matches(".svg"), p.file);
+        }
+    }
+}
+
+/// The cases of experiment `e`.
+pub fn cases_of<'a>(r: &'a Report, e: &str) -> Vec<&'a Case> {
+    r.cases.iter().filter(|c| c.key.experiment == e).collect()
+}
+
+/// The main table of an experiment: one row per case, empty columns dropped.
+pub fn case_table(r: &Report, cases: &[&Case]) -> Table {
+    let many = r.machines.len() > 1;
     let mut t = Table::new(&[
+        "machine",
         "binary",
         "model",
         "case",
@@ -327,14 +394,20 @@ fn experiment_section(r: &Report, e: &str, plots: &[Plot], s: &mut String) {
         ">eff.",
         ">K–F",
         ">in-run ×",
+        ">others",
         ">RSS",
     ]);
-    for c in &cases {
+    for c in cases {
         let base = baseline(&r.cases, &c.key);
         let p: Point = point(c, base);
         let q = |x: f64| opt(c.quantile_ns(x).map(|v| v as f64), fmt_ns);
         let sp = c.ops_per_s_spread;
         t.row(vec![
+            if many {
+                c.key.machine.clone()
+            } else {
+                "-".into()
+            },
             c.key.binary.clone(),
             c.key.model.clone(),
             c.key.case_label(),
@@ -368,79 +441,86 @@ fn experiment_section(r: &Report, e: &str, plots: &[Plot], s: &mut String) {
             },
             opt(p.karp_flatt, fmt_num),
             opt(p.in_run, fmt_ratio),
+            if c.taken >= 0.05 {
+                format!("{:.0} %", 100.0 * c.taken)
+            } else {
+                "-".into()
+            },
             fmt_bytes(c.max_rss_bytes),
         ]);
     }
     t.drop_empty_columns();
-    s.push_str(&t.render());
-    let names = figure_names(&cases);
-    if !names.is_empty() {
-        let _ = writeln!(s, "\nFigures (median over repetitions):\n");
-        let mut head: Vec<String> = ["binary", "model", "case", ">cores"]
-            .iter()
-            .map(|h| h.to_string())
-            .collect();
-        head.extend(names.iter().map(|n| format!(">{n}")));
-        let head: Vec<&str> = head.iter().map(String::as_str).collect();
-        let mut t = Table::new(&head);
-        for c in &cases {
-            let mut row = vec![
-                c.key.binary.clone(),
-                c.key.model.clone(),
-                c.key.case_label(),
-                c.cores.to_string(),
-            ];
-            row.extend(names.iter().map(|n| {
-                c.figure(n)
-                    .map_or("-".to_string(), |v| crate::units::show(n, v))
-            }));
-            t.row(row);
-        }
-        t.drop_empty_columns();
-        s.push_str(&t.render());
+    t
+}
+
+/// An experiment's figures in real columns, one per figure, each formatted
+/// by the unit its name carries; `None` without figures.
+pub fn figure_table(cases: &[&Case]) -> Option<Table> {
+    let names = figure_names(cases);
+    if names.is_empty() {
+        return None;
     }
+    let mut head: Vec<String> = ["binary", "model", "case", ">cores"]
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    head.extend(names.iter().map(|n| format!(">{n}")));
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    let mut t = Table::new(&head);
+    for c in cases {
+        let mut row = vec![
+            c.key.binary.clone(),
+            c.key.model.clone(),
+            c.key.case_label(),
+            c.cores.to_string(),
+        ];
+        row.extend(names.iter().map(|n| {
+            c.figure(n)
+                .map_or("-".to_string(), |v| crate::units::show(n, v))
+        }));
+        t.row(row);
+    }
+    t.drop_empty_columns();
+    Some(t)
+}
+
+/// An experiment's series across core counts; `None` without any.
+pub fn scaling_table(r: &Report, e: &str) -> Option<Table> {
     let series: Vec<_> = r
         .series
         .iter()
         .filter(|x| x.key.experiment == e && x.basis.is_some())
         .collect();
-    if !series.is_empty() {
-        let _ = writeln!(s, "\nScaling:\n");
-        let mut t = Table::new(&[
-            "binary",
-            "model",
-            "case",
-            ">cores",
-            ">×1 core",
-            ">in-run ×",
-            ">Karp–Flatt",
-            ">serial fraction (Amdahl fit)",
-            "fit on",
+    if series.is_empty() {
+        return None;
+    }
+    let mut t = Table::new(&[
+        "binary",
+        "model",
+        "case",
+        ">cores",
+        ">×1 core",
+        ">in-run ×",
+        ">Karp–Flatt",
+        ">serial fraction (Amdahl fit)",
+        "fit on",
+    ]);
+    let list = |pts: &[Point], f: &dyn Fn(&Point) -> String| {
+        pts.iter().map(f).collect::<Vec<_>>().join(", ")
+    };
+    for x in series {
+        t.row(vec![
+            x.key.binary.clone(),
+            x.key.model.clone(),
+            x.key.case_label(),
+            list(&x.points, &|p| p.cores.to_string()),
+            list(&x.points, &|p| opt(p.speedup, fmt_ratio)),
+            list(&x.points, &|p| opt(p.in_run, fmt_ratio)),
+            list(&x.points, &|p| opt(p.karp_flatt, fmt_num)),
+            opt(x.serial_fraction, fmt_num),
+            x.basis.map_or("-", |b| b.words()).to_string(),
         ]);
-        let list = |pts: &[Point], f: &dyn Fn(&Point) -> String| {
-            pts.iter().map(f).collect::<Vec<_>>().join(", ")
-        };
-        for x in series {
-            t.row(vec![
-                x.key.binary.clone(),
-                x.key.model.clone(),
-                x.key.case_label(),
-                list(&x.points, &|p| p.cores.to_string()),
-                list(&x.points, &|p| opt(p.speedup, fmt_ratio)),
-                list(&x.points, &|p| opt(p.in_run, fmt_ratio)),
-                list(&x.points, &|p| opt(p.karp_flatt, fmt_num)),
-                opt(x.serial_fraction, fmt_num),
-                x.basis.map_or("-", |b| b.words()).to_string(),
-            ]);
-        }
-        t.drop_empty_columns();
-        s.push_str(&t.render());
     }
-    let mine: Vec<&Plot> = plots.iter().filter(|p| p.experiment() == Some(e)).collect();
-    if !mine.is_empty() {
-        s.push('\n');
-        for p in mine {
-            let _ = writeln!(s, "![{}]({})", p.file.trim_end_matches(".svg"), p.file);
-        }
-    }
+    t.drop_empty_columns();
+    Some(t)
 }

@@ -128,8 +128,12 @@ pub struct Case {
     pub histogram: Option<Histogram<u64>>,
     /// Each figure's values, one per repetition that has it.
     pub figures: BTreeMap<String, Vec<f64>>,
-    /// Distinct checksums seen (more than one means the work differed).
+    /// Distinct checksums seen (more than one, where every repetition did
+    /// as many operations, means the work differed).
     pub checksums: BTreeSet<String>,
+    /// Whether every repetition did the same number of operations (an echo
+    /// window does not: its checksum covers what was answered).
+    pub same_ops: bool,
     /// Median peak RSS of the repetitions, bytes.
     pub max_rss_bytes: f64,
     /// Median share of the case's CPUs that other programs (and steal) took
@@ -263,6 +267,7 @@ struct Acc {
     taken: Vec<f64>,
     checksums: BTreeSet<String>,
     ops: u64,
+    ops_seen: BTreeSet<u64>,
     wall_ns: u64,
     pinned: u64,
     workers: Option<u64>,
@@ -353,6 +358,9 @@ impl Merger {
             acc.checksums.insert(c.clone());
         }
         acc.ops += r.ops;
+        if acc.ops_seen.len() < 2 {
+            acc.ops_seen.insert(r.ops);
+        }
         acc.wall_ns += r.wall_ns;
         acc.pinned = acc.pinned.max(r.cpus.len() as u64);
         if let Some(w) = r.param_u64("workers") {
@@ -383,6 +391,7 @@ impl Merger {
                     histogram: a.histogram,
                     figures: a.figures,
                     checksums: a.checksums,
+                    same_ops: a.ops_seen.len() <= 1,
                     max_rss_bytes: median(&a.rss).unwrap_or(0.0),
                     taken: median(&a.taken).unwrap_or(0.0),
                     params: a.params.unwrap_or_default(),

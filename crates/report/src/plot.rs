@@ -32,7 +32,7 @@ use record::fmt::fmt_ns;
 /// Width and height of every chart, pixels.
 const SIZE: (u32, u32) = (900, 480);
 /// Width of the legend column on the right, pixels.
-const LEGEND_WIDTH: u32 = 270;
+const LEGEND_WIDTH: u32 = 310;
 const FONT: &str = "sans-serif";
 /// Deepest percentile drawn: p99.99 (four nines).
 const MAX_NINES: f64 = 4.0;
@@ -373,7 +373,7 @@ fn draw_legend(side: &Area<'_>, entries: &[Entry]) -> DrawResult {
         } else {
             side.draw(&PathElement::new([(6, y), (24, y)], c.stroke_width(3)))?;
         }
-        let max = 34;
+        let max = 40;
         let shown = if text.chars().count() > max {
             format!("{}…", text.chars().take(max - 1).collect::<String>())
         } else {

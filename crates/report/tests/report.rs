@@ -876,3 +876,120 @@ fn a_run_folder_becomes_summary_csv_and_svg_and_raw_is_untouched() {
             predicate::str::contains("## Claims").and(predicate::str::contains("| thread | rayon")),
         );
 }
+
+/// The Chromium to drive: `CONPAR_CHROMIUM`, else the first of chromium,
+/// chromium-browser, google-chrome on PATH.
+fn chromium() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("CONPAR_CHROMIUM") {
+        return Some(p.into());
+    }
+    let path = std::env::var_os("PATH")?;
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|b| std::env::split_paths(&path).map(move |d| d.join(b)))
+        .find(|p| p.is_file())
+}
+
+#[test]
+fn index_html_shows_every_claim_and_plot_in_a_headless_browser_and_fetches_nothing() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs chromium for this test (apt-get install chromium); none was found on PATH"
+        );
+        eprintln!("skipped: no chromium on PATH (set CONPAR_CHROMIUM to run it)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let r = Report::new(load(&sweep()));
+    r.write_dir(&out).unwrap();
+    let page = out.join("index.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    for attr in [
+        "src=\"http",
+        "href=\"http",
+        "src='http",
+        "href='http",
+        "<script",
+        "<link",
+    ] {
+        assert!(
+            !html.contains(attr),
+            "the page refers outside itself: {attr}"
+        );
+    }
+    let net_log = dir.path().join("net.json");
+    let done = std::process::Command::new(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile").display()
+        ))
+        .arg(format!("--log-net-log={}", net_log.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let dom = String::from_utf8_lossy(&done.stdout);
+    for c in record::Claim::ALL {
+        assert!(
+            dom.contains(&format!("id=\"claim-{c}\"")),
+            "{c} is not on the page"
+        );
+    }
+    for p in report::plot::plan(&r) {
+        assert!(
+            dom.contains(&format!("data-plot=\"{}\"", p.file)),
+            "{} is not on the page",
+            p.file
+        );
+    }
+    assert!(dom.matches("<svg").count() >= report::plot::plan(&r).len());
+    // The browser's log of every request it made: the page's own (initiated
+    // by its opaque file origin, "null") must all be file: URLs. Chromium's
+    // own background requests ("not an origin") are not the page's.
+    let fetched = page_fetches(&std::fs::read_to_string(&net_log).unwrap());
+    assert!(fetched.is_empty(), "the page fetched: {fetched:?}");
+}
+
+/// The URLs a page asked for beyond `file:`, from a Chromium net log.
+fn page_fetches(log: &str) -> Vec<String> {
+    let log: serde_json::Value = serde_json::from_str(log).expect("the net log is JSON");
+    let start = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+        .as_u64()
+        .expect("the net log names URL_REQUEST_START_JOB");
+    log["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["type"].as_u64() == Some(start))
+        .filter(|e| e["params"]["initiator"].as_str() != Some("not an origin"))
+        .filter_map(|e| e["params"]["url"].as_str())
+        .filter(|u| !u.starts_with("file:"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_net_log_check_sees_what_a_page_fetches() {
+    let log = r#"{"constants":{"logEventTypes":{"URL_REQUEST_START_JOB":7}},"events":[
+        {"type":7,"params":{"url":"http://clients2.google.com/time","initiator":"not an origin"}},
+        {"type":7,"params":{"url":"file:///tmp/index.html","initiator":"null"}},
+        {"type":7,"params":{"url":"http://example.invalid/x.png","initiator":"null"}}]}"#;
+    assert_eq!(page_fetches(log), ["http://example.invalid/x.png"]);
+}
