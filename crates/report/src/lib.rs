@@ -9,7 +9,9 @@
 //!                                  ─► summary.md, cases.csv, scaling.csv, figures.csv, claims.csv, *.svg
 //! ```
 
+pub mod bencher;
 pub mod claims;
+pub mod compare;
 pub mod csv_out;
 pub mod html;
 pub mod load;

@@ -126,6 +126,8 @@ pub struct Case {
     pub wall_ns_spread: Spread,
     /// Every repetition's histogram added into one.
     pub histogram: Option<Histogram<u64>>,
+    /// Spread of each repetition's median latency, nanoseconds (where they sampled).
+    pub p50_spread: Option<Spread>,
     /// Each figure's values, one per repetition that has it.
     pub figures: BTreeMap<String, Vec<f64>>,
     /// Distinct checksums seen (more than one, where every repetition did
@@ -262,6 +264,7 @@ struct Acc {
     histogram: Option<Histogram<u64>>,
     figures: BTreeMap<String, Vec<f64>>,
     ops_per_s: Vec<f64>,
+    p50s: Vec<f64>,
     walls: Vec<f64>,
     rss: Vec<f64>,
     taken: Vec<f64>,
@@ -348,6 +351,9 @@ impl Merger {
             acc.figures.entry(k.clone()).or_default().push(*v);
         }
         acc.ops_per_s.push(r.ops_per_s);
+        if let Some(l) = &r.latency {
+            acc.p50s.push(l.p50_ns as f64);
+        }
         acc.walls.push(r.wall_ns as f64);
         acc.rss.push(r.max_rss_bytes as f64);
         acc.taken
@@ -389,6 +395,7 @@ impl Merger {
                     ops_per_s_spread: Spread::of(&a.ops_per_s).expect("a case has a record"),
                     wall_ns_spread: Spread::of(&a.walls).expect("a case has a record"),
                     histogram: a.histogram,
+                    p50_spread: Spread::of(&a.p50s),
                     figures: a.figures,
                     checksums: a.checksums,
                     same_ops: a.ops_seen.len() <= 1,

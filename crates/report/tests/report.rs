@@ -993,3 +993,133 @@ fn the_net_log_check_sees_what_a_page_fetches() {
         {"type":7,"params":{"url":"http://example.invalid/x.png","initiator":"null"}}]}"#;
     assert_eq!(page_fetches(log), ["http://example.invalid/x.png"]);
 }
+
+/// The SQL blocks of results/README.md marked `<!-- duckdb-query: NAME -->`.
+fn readme_queries() -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../results/README.md"),
+    )
+    .unwrap();
+    readme
+        .split("<!-- duckdb-query: ")
+        .skip(1)
+        .map(|part| {
+            let (name, rest) = part.split_once(" -->").unwrap();
+            let sql = rest
+                .split("```sql")
+                .nth(1)
+                .unwrap()
+                .split("```")
+                .next()
+                .unwrap();
+            (name.to_string(), sql.trim().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_duckdb_queries_of_results_readme_run() {
+    let queries = readme_queries();
+    assert_eq!(queries.len(), 2, "{queries:?}");
+    let has_duckdb = std::process::Command::new("python3")
+        .args(["-c", "import duckdb"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_duckdb {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs duckdb for this test (python3 -m pip install duckdb)"
+        );
+        eprintln!("skipped: no duckdb module for python3");
+        return;
+    }
+    // A run folder under results/, as the queries expect.
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("results/run/raw");
+    std::fs::create_dir_all(&raw).unwrap();
+    std::fs::write(raw.join("thread-cpu.jsonl"), jsonl(&sweep())).unwrap();
+    for (name, sql) in queries {
+        let out = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import duckdb, sys; print(duckdb.sql(sys.argv[1]).fetchall())",
+            ])
+            .arg(&sql)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        match name.as_str() {
+            "cases" => assert!(text.contains("'rayon'"), "{text}"),
+            "verdicts" => assert!(text.contains("('C9', 'holds', 1)"), "{text}"),
+            other => panic!("unknown query {other}"),
+        }
+    }
+}
+
+#[test]
+fn bencher_export_has_the_documented_shape() {
+    let r = Report::new(load(&sweep()));
+    let v = report::bencher::bmf(&r);
+    let benches = v.as_object().expect("an object of benchmarks");
+    assert_eq!(benches.len(), r.cases.len());
+    for (name, measures) in benches {
+        assert!(!name.is_empty() && name.len() <= 1024, "{name}");
+        let measures = measures.as_object().expect("an object of measures");
+        assert!(measures.contains_key("throughput"), "{name}");
+        for (m, metric) in measures {
+            assert!(["throughput", "latency"].contains(&m.as_str()), "{m}");
+            let get = |k: &str| metric[k].as_f64();
+            let value = get("value").expect("a numeric value");
+            let (lo, hi) = (get("lower_value").unwrap(), get("upper_value").unwrap());
+            assert!(lo <= value && value <= hi, "{name} {m}: {lo} {value} {hi}");
+        }
+    }
+    assert!(benches.contains_key("cpu/thread/rayon/balanced/cores=4"));
+    assert!(
+        benches["pingpong/thread/pipe/same-cpu/cores=2"]
+            .as_object()
+            .unwrap()
+            .contains_key("latency")
+    );
+}
+
+#[test]
+fn compare_says_faster_slower_or_within_noise_per_case_and_claim() {
+    let a = sweep();
+    let mut b = sweep();
+    // rayon at 4 cores twice as fast; everything else as before.
+    for r in b.iter_mut().filter(|r| r.model == "rayon" && r.cores == 4) {
+        r.wall_ns /= 2;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    std::fs::write(&pa, jsonl(&a)).unwrap();
+    std::fs::write(&pb, jsonl(&b)).unwrap();
+    let out = bin().arg("--compare").arg(&pa).arg(&pb).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rayon4 = text
+        .lines()
+        .find(|l| l.contains("rayon balanced") && l.contains("|     4 |"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        rayon4.contains("2.00×") && rayon4.contains("faster"),
+        "{rayon4}"
+    );
+    assert!(text.contains("within noise"), "{text}");
+    assert!(
+        text.contains("| C9 Shared memory brings synchronization problems"),
+        "{text}"
+    );
+    bin().args(["--compare", "only-one"]).assert().code(2);
+}
