@@ -237,7 +237,7 @@ impl Session {
     }
 
     /// Prints a verdict that no single record carries (rare; prefer attaching it to the deciding case).
-    pub fn verdict_note(&self, v: &Verdict) {
+    pub fn verdict_note(&mut self, v: &Verdict) {
         self.ui.verdict(&v.line());
     }
 
@@ -247,7 +247,7 @@ impl Session {
     }
 
     /// Ends the session; fails if no case ran.
-    pub fn finish(self) -> anyhow::Result<()> {
+    pub fn finish(mut self) -> anyhow::Result<()> {
         self.ui.done();
         anyhow::ensure!(
             self.emitted > 0,

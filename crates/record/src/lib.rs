@@ -17,6 +17,7 @@ pub mod fmt;
 pub mod hist;
 pub mod machine;
 pub mod stats;
+pub mod units;
 mod verdict;
 
 pub use claims::Claim;

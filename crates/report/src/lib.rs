@@ -19,7 +19,6 @@ pub mod markdown;
 pub mod merge;
 pub mod plot;
 pub mod scaling;
-pub mod units;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -476,7 +476,7 @@ pub fn figure_table(cases: &[&Case]) -> Option<Table> {
         ];
         row.extend(names.iter().map(|n| {
             c.figure(n)
-                .map_or("-".to_string(), |v| crate::units::show(n, v))
+                .map_or("-".to_string(), |v| record::units::show(n, v))
         }));
         t.row(row);
     }

@@ -37,8 +37,8 @@ pub fn verdict(
 ) -> Verdict {
     let text = |how: &str| {
         format!(
-            "{units} threads on {parallel} CPU(s), {expected} increments: load-store lost {} ({:.1} %) at {:.1} ns/increment, \
-             its threads met {interleaved} time(s); fetch-add lost {} at {:.1} ns; mutex lost {} at {:.1} ns: {how}",
+            "{units} threads on {parallel} CPU(s), {expected} increments: load-store lost {} ({:.1} %) at {:.1} ns/increment; \
+             fetch-add lost {} at {:.1} ns; mutex lost {} at {:.1} ns: {how}",
             racy.lost,
             100.0 * racy.lost as f64 / expected as f64,
             racy.ns_per_increment,
@@ -75,7 +75,9 @@ pub fn verdict(
         Verdict::new(
             Claim::C9,
             false,
-            text("the threads met, yet no update was lost"),
+            text(&format!(
+                "load-store's threads met {interleaved} time(s), yet no update was lost"
+            )),
         )
     };
     v.comparing(["load-store", "fetch-add", "mutex"])

@@ -2,7 +2,7 @@
 //! (`_ns`, `_ms`, `_bytes`, `_per_s`, fractions, counts): units live in
 //! names, so the name says how to show the number.
 
-use record::fmt::{fmt_bytes, fmt_count, fmt_ns, fmt_num, fmt_si};
+use crate::fmt::{fmt_bytes, fmt_count, fmt_ns, fmt_num, fmt_si};
 
 /// How a figure is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
