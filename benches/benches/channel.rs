@@ -89,9 +89,9 @@ fn main() {
     let cpu = cores.cpus[0];
     harness::cores::pin_current_thread(cpu).expect("cannot pin the bench thread");
     let mut c = conpar_benches::criterion();
-    let mut g = c.benchmark_group("channel");
+    let mut g = conpar_benches::group(&mut c, "channel", "thread");
     g.throughput(Throughput::Elements(BATCH));
-    g.bench_function(BenchmarkId::new("thread", "std-mpsc"), |b| {
+    g.bench_function("std-mpsc", |b| {
         let (tx, rx) = std::sync::mpsc::channel::<u64>();
         b.iter(|| {
             for i in 0..BATCH {
@@ -100,6 +100,9 @@ fn main() {
             (0..BATCH).map(|_| rx.recv().expect("recv")).sum::<u64>()
         })
     });
+    g.finish();
+    let mut g = conpar_benches::group(&mut c, "channel", "coroutine");
+    g.throughput(Throughput::Elements(BATCH));
     for (name, kind, chan) in [
         ("tokio-mpsc", Kind::TokioCurrentThread, Chan::TokioMpsc),
         ("smol-channel", Kind::Smol, Chan::SmolChannel),
@@ -107,7 +110,7 @@ fn main() {
     ] {
         let spec = Spec::new(kind, 1).pinned(vec![cpu]);
         g.bench_function(
-            BenchmarkId::new("coroutine", model_id(name, kind.status())),
+            BenchmarkId::from_parameter(model_id(name, kind.status())),
             |b| b.iter_custom(|iters| in_runtime(&spec, Batches { chan, iters }, |d| *d)),
         );
     }

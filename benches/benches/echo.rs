@@ -85,16 +85,16 @@ fn main() {
         cpus: vec![cpu],
     };
     let mut c = conpar_benches::criterion();
-    let mut g = c.benchmark_group("echo");
     let binaries: [&EchoServers; 3] = [
         &conpar_blocking_io::echo::SERVERS,
         &conpar_nonblocking_socket::echo::SERVERS,
         &conpar_coroutine::echo::SERVERS,
     ];
     for servers in binaries {
+        let mut g = conpar_benches::group(&mut c, "echo", servers.binary);
         for row in servers.models {
             let model = row.name;
-            let id = BenchmarkId::new(servers.binary, model_id(model, row.status));
+            let id = BenchmarkId::from_parameter(model_id(model, row.status));
             let mut running: Option<(Box<dyn Server>, Client)> = None;
             g.bench_function(id, |b| {
                 let (_, client) = running.get_or_insert_with(|| {
@@ -116,7 +116,7 @@ fn main() {
                 );
             }
         }
+        g.finish();
     }
-    g.finish();
     c.final_summary();
 }

@@ -18,14 +18,14 @@ fn main() {
     let cores = conpar_benches::setup();
     let workers = cores.workers.max(2);
     let mut c = conpar_benches::criterion();
-    let mut g = c.benchmark_group("increment");
+    let mut g = conpar_benches::group(&mut c, "increment", "thread");
     g.throughput(Throughput::Elements(workers as u64 * PER_WORKER));
     for (name, how) in [
         ("fetch-add", Increment::FetchAdd),
         ("mutex", Increment::Mutex),
     ] {
         g.bench_function(
-            BenchmarkId::new("thread", format!("{name}/{workers}-threads")),
+            BenchmarkId::from_parameter(format!("{name}/{workers}-threads")),
             |b| {
                 b.iter_custom(|iters| {
                     (0..iters)

@@ -26,9 +26,13 @@ fn main() {
     let cores = conpar_benches::setup();
     let cpu = cores.cpus[0];
     let mut c = conpar_benches::criterion();
-    let mut g = c.benchmark_group("pingpong");
+    let mut g = conpar_benches::group(&mut c, "pingpong", "process");
     processes(&mut g, cpu);
+    g.finish();
+    let mut g = conpar_benches::group(&mut c, "pingpong", "thread");
     threads(&mut g, cpu);
+    g.finish();
+    let mut g = conpar_benches::group(&mut c, "pingpong", "coroutine");
     // The async models place their executor threads themselves; the main
     // thread, which only waits for the measuring task, gets the whole set
     // back, as in the experiment.
@@ -44,7 +48,7 @@ fn main() {
 fn processes(g: &mut BenchmarkGroup<'_, WallTime>, cpu: usize) {
     for &model in conpar_process::pingpong::MODELS {
         let mut partner: Option<Partner> = None;
-        g.bench_function(BenchmarkId::new("process", model), |b| {
+        g.bench_function(BenchmarkId::from_parameter(model), |b| {
             let p = partner.get_or_insert_with(|| {
                 pin_current_thread(cpu).expect("cannot pin the bench thread");
                 let proof = SingleThreaded::check()
@@ -64,7 +68,7 @@ fn processes(g: &mut BenchmarkGroup<'_, WallTime>, cpu: usize) {
 fn threads(g: &mut BenchmarkGroup<'_, WallTime>, cpu: usize) {
     for &model in conpar_thread::pingpong::MODELS {
         let mut pair = None;
-        g.bench_function(BenchmarkId::new("thread", model), |b| {
+        g.bench_function(BenchmarkId::from_parameter(model), |b| {
             let p = pair.get_or_insert_with(|| {
                 pin_current_thread(cpu).expect("cannot pin the bench thread");
                 conpar_thread::pingpong::start(model, cpu).expect("cannot start the partner")
@@ -83,7 +87,7 @@ fn coroutines(g: &mut BenchmarkGroup<'_, WallTime>, cpu: usize) {
         let spec = spec_for(model.kind(), &Placement::SameCpu(cpu));
         let socketpair = model.socketpair();
         g.bench_function(
-            BenchmarkId::new("coroutine", model_id(model.name(), model.kind().status())),
+            BenchmarkId::from_parameter(model_id(model.name(), model.kind().status())),
             |b| {
                 b.iter_custom(|iters| {
                     let job = PingPong {

@@ -22,16 +22,20 @@ use conpar_process::child::SingleThreaded;
 use conpar_process::spawn::{
     Programs, TRUE_PATH, command_once, fork_exec_once, fork_exit_once, posix_spawn_once,
 };
+use criterion::BenchmarkGroup;
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, BenchmarkId};
 use harness::CoreSet;
 
 fn main() {
     let cores = conpar_benches::setup();
     let mut c = conpar_benches::criterion();
-    let mut g = c.benchmark_group("spawn");
+    let mut g = conpar_benches::group(&mut c, "spawn", "process");
     processes(&mut g);
+    g.finish();
+    let mut g = conpar_benches::group(&mut c, "spawn", "thread");
     threads(&mut g);
+    g.finish();
+    let mut g = conpar_benches::group(&mut c, "spawn", "coroutine");
     coroutines(&mut g, &cores);
     g.finish();
     c.final_summary();
@@ -48,32 +52,32 @@ fn processes(g: &mut BenchmarkGroup<'_, WallTime>) {
     let programs = Programs::new().expect("cannot prepare the exec models");
     let true_path = CString::new(TRUE_PATH).expect("a path without NUL");
     let true_argv = [CString::new("true").expect("no NUL")];
-    g.bench_function(BenchmarkId::new("process", "fork-exit"), |b| {
+    g.bench_function("fork-exit", |b| {
         b.iter_custom(|iters| {
             let proof = single_threaded();
             self_timed(iters, || fork_exit_once(&proof))
         })
     });
-    g.bench_function(BenchmarkId::new("process", "fork-exec-true"), |b| {
+    g.bench_function("fork-exec-true", |b| {
         b.iter_custom(|iters| {
             let proof = single_threaded();
             self_timed(iters, || fork_exec_once(&proof, &true_path, &true_argv))
         })
     });
-    g.bench_function(BenchmarkId::new("process", "posix-spawn"), |b| {
+    g.bench_function("posix-spawn", |b| {
         b.iter_custom(|iters| self_timed(iters, || posix_spawn_once(&programs)))
     });
-    g.bench_function(BenchmarkId::new("process", "command"), |b| {
+    g.bench_function("command", |b| {
         b.iter_custom(|iters| self_timed(iters, command_once))
     });
 }
 
 /// `std::thread` and scoped-thread spawn + join.
 fn threads(g: &mut BenchmarkGroup<'_, WallTime>) {
-    g.bench_function(BenchmarkId::new("thread", "std-spawn"), |b| {
+    g.bench_function("std-spawn", |b| {
         b.iter_custom(|iters| self_timed(iters, conpar_thread::spawn::std_spawn_once))
     });
-    g.bench_function(BenchmarkId::new("thread", "scoped-spawn"), |b| {
+    g.bench_function("scoped-spawn", |b| {
         b.iter_custom(|iters| self_timed(iters, conpar_thread::spawn::scoped_spawn_once))
     });
 }
@@ -84,16 +88,13 @@ fn threads(g: &mut BenchmarkGroup<'_, WallTime>) {
 fn coroutines(g: &mut BenchmarkGroup<'_, WallTime>, cores: &CoreSet) {
     for &kind in conpar_coroutine::spawn::MODELS {
         let spec = Spec::new(kind, cores.workers).pinned(cores.cpus.clone());
-        g.bench_function(
-            BenchmarkId::new("coroutine", model_id(kind.name(), kind.status())),
-            |b| {
-                b.iter_custom(|iters| {
-                    let job = SpawnJoin {
-                        schedule: exactly(iters),
-                    };
-                    in_runtime(&spec, job, |(h, _)| total(h))
-                })
-            },
-        );
+        g.bench_function(model_id(kind.name(), kind.status()), |b| {
+            b.iter_custom(|iters| {
+                let job = SpawnJoin {
+                    schedule: exactly(iters),
+                };
+                in_runtime(&spec, job, |(h, _)| total(h))
+            })
+        });
     }
 }

@@ -63,6 +63,22 @@ pub fn criterion() -> criterion::Criterion {
     criterion::Criterion::default().configure_from_args()
 }
 
+/// The benchmark group of one operation on one concept (`spawn/thread`):
+/// ids read `spawn/thread/std-spawn` as before, and the criterion index
+/// lists every concept under its own heading. The summary plot is on a
+/// logarithmic axis, where nanosecond tasks sit beside millisecond forks.
+pub fn group<'a>(
+    c: &'a mut criterion::Criterion,
+    operation: &str,
+    concept: &str,
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut g = c.benchmark_group(format!("{operation}/{concept}"));
+    g.plot_config(
+        criterion::PlotConfiguration::default().summary_scale(criterion::AxisScale::Logarithmic),
+    );
+    g
+}
+
 /// Runs a self-timed primitive `iters` times and adds up the nanoseconds it
 /// reports: the primitive times exactly its operation, as in the experiment,
 /// so setup and teardown stay outside the measurement.
