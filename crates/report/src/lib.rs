@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! load (every line checked) ─► merge (histograms added, spread kept) ─► scaling (speedup, Karp–Flatt, Amdahl)
-//!                                                                   └─► claims (C1–C12, by record::claims)
+//!                                                                   └─► claims (C1–C13, by record::claims)
 //!                                  ─► summary.md, cases.csv, scaling.csv, figures.csv, claims.csv, *.svg
 //! ```
 
@@ -49,7 +49,7 @@ pub struct Report {
     pub cases: Vec<Case>,
     /// The series measured at two or more core counts.
     pub series: Vec<Series>,
-    /// C1 to C12.
+    /// C1 to C13.
     pub claims: Vec<ClaimRow>,
 }
 

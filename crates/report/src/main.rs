@@ -15,7 +15,7 @@ use report::{Report, UsageError};
 ///
 /// Repetitions are merged by adding their histograms; speedup, efficiency,
 /// Karp–Flatt and Amdahl's serial fraction come from the core counts
-/// measured; every claim C1–C12 gets a verdict or "not measured".
+/// measured; every claim C1–C13 gets a verdict or "not measured".
 #[derive(Debug, Parser)]
 #[command(name = "report", version, max_term_width = 100)]
 struct Cli {
