@@ -10,5 +10,6 @@
 //! use exactly what the binary measures.
 
 pub mod echo;
+pub mod quadrants;
 pub mod uring;
 pub mod wouldblock;

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use conpar_nonblocking_socket as exp;
+use exp::quadrants::QuadrantsArgs;
 use exp::wouldblock::WouldblockArgs;
 use harness::Common;
 use harness::cli::{EchoArgs, ServeArgs};
@@ -45,6 +46,16 @@ enum Experiment {
         #[command(flatten)]
         args: WouldblockArgs,
     },
+    /// N requests to a server that answers each d ms later, done sync or
+    /// async and with blocking or non-blocking calls, the caller offered CPU
+    /// work while it waits (C13). Models: sync-blocking, sync-nonblocking,
+    /// async-blocking (epoll_wait), async-nonblocking (io_uring)
+    Quadrants {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: QuadrantsArgs,
+    },
     /// Run one server model on its own: prints its address on stdout and
     /// serves until Ctrl-C or SIGTERM
     Serve {
@@ -61,6 +72,7 @@ fn run() -> anyhow::Result<()> {
     match Cli::parse().experiment {
         Experiment::Echo { common, args } => exp::echo::run(&common, &args),
         Experiment::Wouldblock { common, args } => exp::wouldblock::run(&common, &args),
+        Experiment::Quadrants { common, args } => exp::quadrants::run(&common, &args),
         Experiment::Serve { args } => {
             network::serve::run("nonblocking-socket", exp::echo::MODELS, &args)
         }

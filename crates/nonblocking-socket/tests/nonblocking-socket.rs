@@ -2,10 +2,10 @@
 //! server echoes exactly (messages larger than a socket buffer included, so
 //! partial reads and writes and `EWOULDBLOCK` are exercised), survives
 //! clients that vanish mid-message and stops — the io_uring fallback path
-//! too; `serve` answers; `echo` and `wouldblock` run for milliseconds and
-//! write records of the promised shape; where io_uring is refused (forced
-//! with `CONPAR_IO_URING_ERROR`) its models are skipped with the cause and
-//! the fix; bad input exits 2.
+//! too; `serve` answers; `echo`, `wouldblock` and `quadrants` run for
+//! milliseconds and write records of the promised shape; where io_uring is
+//! refused (forced with `CONPAR_IO_URING_ERROR`) its models are skipped with
+//! the cause and the fix and C13 is inconclusive; bad input exits 2.
 
 use std::path::Path;
 
@@ -14,6 +14,7 @@ use conpar_nonblocking_socket::uring::echo::{Path as UringPath, Rings};
 use conpar_nonblocking_socket::uring::{self, FORCE_ERROR_ENV};
 use conpar_nonblocking_socket::wouldblock::{LatePeer, connected_pair, nonblocking_read};
 use harness::Record;
+use harness::claims::Outcome;
 use harness::testkit::{Bin, QUICK_NETWORK, build_bin, read_records};
 use network::conformance::{self, LARGE_MESSAGE_BYTES};
 use network::server::{AtOnce, ServerModel, Threads};
@@ -156,17 +157,62 @@ fn echo_runs_every_model_through_the_loadgen_process() {
 }
 
 #[test]
+fn quadrants_does_the_job_four_ways_and_decides_c13() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--requests", "3", "--delay-ms", "5", "--units-per-ms", "50"];
+    let rs = run("quadrants", &args, dir.path());
+    let models: Vec<&str> = rs.iter().map(|r| r.model.as_str()).collect();
+    let four = [
+        "sync-blocking",
+        "sync-nonblocking",
+        "async-blocking",
+        "async-nonblocking",
+    ];
+    let here = if uring::probe().is_ok() { 4 } else { 3 };
+    assert_eq!(models, four[..here]);
+    let checksums: Vec<_> = rs.iter().map(|r| r.checksum.clone()).collect();
+    assert!(checksums.iter().all(|c| c.is_some() && *c == checksums[0]));
+    for r in &rs {
+        assert_eq!(r.ops, 3, "{}: every request answered", r.model);
+        let units = r.figure("units_while_waiting").unwrap();
+        match r.params["call"].as_str().unwrap() {
+            "blocking" => assert_eq!(units, 0.0, "{}: never free to work", r.model),
+            _ => assert!(units > 0.0, "{}: worked between tries", r.model),
+        }
+        if r.params["flow"] == "sync" {
+            // Each answer comes at least d after its request: N·d at least.
+            assert!(r.wall_ns >= 15_000_000, "{}", r.model);
+        }
+        assert!(r.figure("syscalls_per_request").unwrap() >= 4.0);
+    }
+    let v = rs.last().unwrap().verdict.as_ref().unwrap();
+    assert_eq!(v.claim.id(), "C13");
+    assert_eq!(v.compared, four[..here]);
+}
+
+#[test]
 fn refused_io_uring_is_skipped_with_its_cause_and_fix() {
     build_bin("conpar-loadgen", "loadgen");
     let dir = tempfile::tempdir().unwrap();
     let quick = QUICK_NETWORK.iter().filter(|a| **a != "--quiet");
-    let runs: [&[&str]; 1] = [&[
-        "echo",
-        "--model",
-        "epoll,io-uring,io-uring-per-core",
-        "--connections",
-        "2",
-    ]];
+    let runs: [&[&str]; 2] = [
+        &[
+            "quadrants",
+            "--requests",
+            "2",
+            "--delay-ms",
+            "2",
+            "--units-per-ms",
+            "50",
+        ],
+        &[
+            "echo",
+            "--model",
+            "epoll,io-uring,io-uring-per-core",
+            "--connections",
+            "2",
+        ],
+    ];
     for (i, args) in runs.into_iter().enumerate() {
         let out = dir.path().join(format!("{i}.jsonl"));
         let done = BIN
@@ -186,9 +232,19 @@ fn refused_io_uring_is_skipped_with_its_cause_and_fix() {
             "{stderr}"
         );
         let rs = read_records(&out);
-        assert!(rs.iter().all(|r| !r.model.contains("uring")));
-        assert_eq!(rs.len(), 1, "epoll alone ran");
-        assert!(rs[0].verdict.is_some(), "C12 is still decided by epoll");
+        assert!(
+            rs.iter()
+                .all(|r| !r.model.contains("uring") && r.model != "async-nonblocking")
+        );
+        if args[0] == "quadrants" {
+            assert_eq!(rs.len(), 3);
+            let v = rs[2].verdict.as_ref().unwrap();
+            assert_eq!(v.outcome, Outcome::Inconclusive);
+            assert!(v.reason.as_deref().unwrap().contains("seccomp"), "{v:?}");
+        } else {
+            assert_eq!(rs.len(), 1, "epoll alone ran");
+            assert!(rs[0].verdict.is_some(), "C12 is still decided by epoll");
+        }
     }
     let refused = BIN
         .command()
@@ -212,6 +268,12 @@ fn bad_input_exits_2_naming_the_flag() {
         (&["echo", "--client-threads", "0"], "--client-threads"),
         (&["echo", "--model", "kqueue"], "--model"),
         (&["wouldblock", "--wait-ms", "0"], "--wait-ms"),
+        (&["quadrants", "--requests", "0"], "--requests"),
+        (&["quadrants", "--requests", "10001"], "--requests"),
+        (&["quadrants", "--delay-ms", "-1"], "--delay-ms"),
+        (&["quadrants", "--message-bytes", "8"], "--message-bytes"),
+        (&["quadrants", "--units-per-ms", "0"], "--units-per-ms"),
+        (&["quadrants", "--model", "async-blocked"], "--model"),
         (&["serve", "--model", "kqueue"], "--model"),
         (&["serve", "--model", "epoll", "--cores", "0"], "--cores"),
     ];
