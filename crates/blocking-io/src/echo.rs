@@ -43,6 +43,7 @@ pub const MODELS: &[ServerModel] = &[
         threads: Threads::One,
         thread_prefixes: &["iterative-"],
         status: None,
+        probe: None,
     },
     ServerModel {
         name: "pool",
@@ -51,6 +52,7 @@ pub const MODELS: &[ServerModel] = &[
         threads: Threads::Workers,
         thread_prefixes: &["pool-"],
         status: None,
+        probe: None,
     },
     ServerModel {
         name: "thread-per-connection",
@@ -60,6 +62,7 @@ pub const MODELS: &[ServerModel] = &[
         // Connection threads inherit the acceptor's name, "thread-per-connection-0".
         thread_prefixes: &["thread-per-connection-"],
         status: None,
+        probe: None,
     },
 ];
 

@@ -51,6 +51,7 @@ pub const MODELS: &[ServerModel] = &[
         threads: Threads::One,
         thread_prefixes: &[rt::TOKIO_CURRENT],
         status: None,
+        probe: None,
     },
     ServerModel {
         name: rt::TOKIO_MULTI,
@@ -59,6 +60,7 @@ pub const MODELS: &[ServerModel] = &[
         threads: Threads::Workers,
         thread_prefixes: &["tokio-rt-worker"],
         status: None,
+        probe: None,
     },
     ServerModel {
         name: rt::SMOL,
@@ -67,6 +69,7 @@ pub const MODELS: &[ServerModel] = &[
         threads: Threads::Workers,
         thread_prefixes: &["smol-", "async-io"],
         status: None,
+        probe: None,
     },
     #[cfg(feature = "async-std")]
     ServerModel {
@@ -76,6 +79,7 @@ pub const MODELS: &[ServerModel] = &[
         threads: Threads::Workers,
         thread_prefixes: &["async-std/runtime", "async-io"],
         status: Some(rt::ASYNC_STD_STATUS),
+        probe: None,
     },
 ];
 

@@ -61,6 +61,21 @@ pub fn stop_within_timeout(server: Box<dyn Server>) -> anyhow::Result<ServerStat
     })?
 }
 
+/// The models of `models` that can run on this machine; each that cannot is
+/// named on stderr with the reason, so a test run says what it skipped.
+pub fn runnable(models: &'static [ServerModel]) -> Vec<&'static ServerModel> {
+    models
+        .iter()
+        .filter(|m| match m.available() {
+            Ok(()) => true,
+            Err(u) => {
+                eprintln!("{} skipped: {u}", m.name);
+                false
+            }
+        })
+        .collect()
+}
+
 /// Starts `model`, runs `connections` connections of `bytes`-byte messages
 /// against it, stops it, and checks that every connection was answered and
 /// the server echoed at least every byte the client verified.

@@ -25,7 +25,7 @@ use loadgen::client::{self, Event, LoadResult, LoadSpec};
 use loadgen::net;
 use nix::unistd::Pid;
 
-use crate::server::{ServerCtx, ServerModel};
+use crate::server::{LoopStats, ServerCtx, ServerModel};
 
 /// Above this client busy fraction a case gets a note: the client may have
 /// been the limit.
@@ -183,7 +183,7 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
     };
     let mut s = Session::start(servers.binary, "echo", common)?;
     let all: Vec<&'static ServerModel> = servers.models.iter().collect();
-    let models = s.select_models(&all)?;
+    let models = available(&s, s.select_models(&all)?);
     let workers = s.workers();
     let max_c = args.connections.iter().copied().max().unwrap_or(1) as usize;
     for m in &models {
@@ -321,6 +321,11 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
                     .figure("server_threads", row.threads as f64)
                     .figure("server_bytes_echoed", stats.bytes_echoed as f64)
                     .figure("server_connections", stats.connections as f64);
+                let mut case = case;
+                if let Some(l) = stats.loops {
+                    case.set_param("server_wait_call", l.wait_call);
+                    out = batching(out, &l, stats.bytes_echoed, args.message_bytes);
+                }
                 rows.push(row);
                 if i + 1 == runnable.len()
                     && let Some(v) = c12::verdict(&rows, servers.decider)
@@ -336,6 +341,36 @@ pub fn run(servers: &EchoServers, common: &Common, args: &EchoArgs) -> anyhow::R
         }
     }
     s.finish()
+}
+
+/// The selected models that can run on this machine; each that cannot is
+/// skipped with a note naming the cause and the fix (it writes no record).
+pub fn available(s: &Session, models: Vec<&'static ServerModel>) -> Vec<&'static ServerModel> {
+    models
+        .into_iter()
+        .filter(|m| match m.available() {
+            Ok(()) => true,
+            Err(u) => {
+                s.note(&format!("{} skipped: {u}", m.name));
+                false
+            }
+        })
+        .collect()
+}
+
+/// The figures of an event loop's batching: waits, events (or completions)
+/// per wait, and system calls per request the server echoed (the server's
+/// counts cover its whole run, warm-up and drain included, and so does its
+/// count of echoed requests).
+fn batching(out: Outcome, l: &LoopStats, bytes_echoed: u64, message_bytes: u64) -> Outcome {
+    let requests = bytes_echoed as f64 / message_bytes.max(1) as f64;
+    out.figure("server_waits", l.waits as f64)
+        .figure("server_events_per_wait", l.events_per_wait())
+        .figure("server_syscalls", l.syscalls as f64)
+        .figure(
+            "server_syscalls_per_request",
+            l.syscalls as f64 / requests.max(1.0),
+        )
 }
 
 fn spec_for(

@@ -19,4 +19,6 @@ pub mod requests;
 pub mod serve;
 pub mod server;
 
-pub use server::{AtOnce, Server, ServerCtx, ServerModel, ServerStats, Threads};
+pub use server::{
+    AtOnce, LoopStats, Server, ServerCtx, ServerModel, ServerStats, Threads, Unavailable,
+};

@@ -27,6 +27,7 @@ pub fn run(binary: &str, models: &'static [ServerModel], args: &ServeArgs) -> an
         );
     };
     check_port(args.port)?;
+    model.available()?;
     let cores = args.cpus.pin()?;
     let signals = block_stop_signals()?;
     let ctx = ServerCtx {

@@ -5,9 +5,10 @@
 //! cleanly, reporting what it did. The concept crates write the rows
 //! (blocking threads, epoll loops, async runtimes); this crate drives them.
 
+use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use harness::Case;
 pub use harness::model::ModelStatus;
@@ -31,7 +32,73 @@ pub struct ServerStats {
     pub connections: u64,
     /// Bytes echoed (written back).
     pub bytes_echoed: u64,
+    /// How its event loops batched their work, where it runs event loops.
+    pub loops: Option<LoopStats>,
 }
+
+/// How an event loop batched its work, counted by the loop itself: what a
+/// readiness loop (events per `epoll_wait`) and a completion loop
+/// (completions per `io_uring_enter`) differ on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoopStats {
+    /// The call the loop waits in (`epoll_wait`, `io_uring_enter`).
+    pub wait_call: &'static str,
+    /// Calls of it.
+    pub waits: u64,
+    /// Events (readiness) or completions those calls returned.
+    pub events: u64,
+    /// Every system call the loop made, the waits included.
+    pub syscalls: u64,
+}
+
+impl LoopStats {
+    /// The sum of two loops' counts (of the same wait call).
+    pub fn plus(self, other: LoopStats) -> LoopStats {
+        LoopStats {
+            wait_call: if self.wait_call.is_empty() {
+                other.wait_call
+            } else {
+                self.wait_call
+            },
+            waits: self.waits + other.waits,
+            events: self.events + other.events,
+            syscalls: self.syscalls + other.syscalls,
+        }
+    }
+
+    /// Events or completions per wait.
+    pub fn events_per_wait(&self) -> f64 {
+        self.events as f64 / self.waits.max(1) as f64
+    }
+}
+
+/// Why a server model cannot run on this machine, and what would let it:
+/// `echo` skips the model with this as its note, `serve` exits with it, and
+/// tests skip the model instead of failing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable {
+    /// What is missing (`io_uring`).
+    pub what: &'static str,
+    /// Why, as measured (`io_uring_setup returned EPERM: …`).
+    pub cause: String,
+    /// What would make it available.
+    pub fix: String,
+}
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} is unavailable here: {}; to run it: {}",
+            self.what, self.cause, self.fix
+        )
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
+/// Says whether a model can run on this machine.
+pub type ProbeFn = fn() -> Result<(), Unavailable>;
 
 /// A running server.
 pub trait Server: Send {
@@ -90,9 +157,17 @@ pub struct ServerModel {
     pub thread_prefixes: &'static [&'static str],
     /// Its standing (a discontinued runtime), noted once and kept in its records.
     pub status: Option<ModelStatus>,
+    /// Whether it can run here, where that depends on the machine (io_uring:
+    /// the kernel, its settings and the seccomp profile); `None`: always.
+    pub probe: Option<ProbeFn>,
 }
 
 impl ServerModel {
+    /// Whether it can run on this machine.
+    pub fn available(&self) -> Result<(), Unavailable> {
+        self.probe.map_or(Ok(()), |probe| probe())
+    }
+
     /// Connections served at once with `workers` workers; `None`: all.
     pub fn serves_at_once(&self, workers: usize) -> Option<usize> {
         match self.at_once {
@@ -125,6 +200,7 @@ pub struct Counters {
     connections: AtomicU64,
     bytes_echoed: AtomicU64,
     live: AtomicU64,
+    loops: Mutex<Option<LoopStats>>,
 }
 
 impl Counters {
@@ -151,11 +227,18 @@ impl Counters {
         self.live.load(Ordering::Acquire)
     }
 
+    /// Adds an event loop's counts, once, as the loop ends.
+    pub fn loop_ended(&self, l: LoopStats) {
+        let mut all = self.loops.lock().unwrap_or_else(|p| p.into_inner());
+        *all = Some(all.map_or(l, |a| a.plus(l)));
+    }
+
     /// The totals.
     pub fn stats(&self) -> ServerStats {
         ServerStats {
             connections: self.connections.load(Ordering::Acquire),
             bytes_echoed: self.bytes_echoed.load(Ordering::Acquire),
+            loops: *self.loops.lock().unwrap_or_else(|p| p.into_inner()),
         }
     }
 }
@@ -204,8 +287,55 @@ mod tests {
             c.stats(),
             ServerStats {
                 connections: 1,
-                bytes_echoed: 10
+                bytes_echoed: 10,
+                loops: None
             }
+        );
+    }
+
+    #[test]
+    fn loops_add_up_their_batching() {
+        let c = Counters::new();
+        let l = |waits, events| LoopStats {
+            wait_call: "epoll_wait",
+            waits,
+            events,
+            syscalls: waits + 2 * events,
+        };
+        c.loop_ended(l(2, 10));
+        c.loop_ended(l(3, 5));
+        let s = c.stats().loops.unwrap();
+        assert_eq!(
+            (s.wait_call, s.waits, s.events, s.syscalls),
+            ("epoll_wait", 5, 15, 35)
+        );
+        assert_eq!(s.events_per_wait(), 3.0);
+    }
+
+    #[test]
+    fn a_probe_says_why_a_model_cannot_run() {
+        let row = |probe| ServerModel {
+            name: "m",
+            start: |_| anyhow::bail!("not started in this test"),
+            at_once: AtOnce::All,
+            threads: Threads::One,
+            thread_prefixes: &[],
+            status: None,
+            probe,
+        };
+        assert!(row(None).available().is_ok());
+        let e = row(Some(|| {
+            Err(Unavailable {
+                what: "io_uring",
+                cause: "io_uring_setup returned EPERM".into(),
+                fix: "allow it".into(),
+            })
+        }))
+        .available()
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "io_uring is unavailable here: io_uring_setup returned EPERM; to run it: allow it"
         );
     }
 }

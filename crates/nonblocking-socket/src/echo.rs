@@ -13,10 +13,16 @@
 //! - `epoll-per-core`: one level-triggered loop per `--cores` worker, each
 //!   pinned to its own CPU with its own listener on the shared port
 //!   (`SO_REUSEPORT`: the kernel spreads new connections across them).
+//! - `io-uring`, `io-uring-per-core`: the same two shapes as completion
+//!   loops over io_uring (see [`crate::uring::echo`]); skipped, with the
+//!   cause and the fix, where the machine refuses io_uring.
 //!
 //! All loops share one 16 KiB read buffer per loop, where blocking and async
 //! servers need one per connection: the memory a readiness loop saves.
-//! Stopping writes an eventfd that every loop watches.
+//! Stopping writes an eventfd that every loop watches. Every loop counts its
+//! `epoll_wait` calls, the events they returned and every system call it
+//! makes (`ServerStats::loops`), which `echo` records as its batching.
+//! The io_uring loops count the same for `io_uring_enter` and its completions.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -31,10 +37,12 @@ use loadgen::net::{self, ECHO_BUFFER_BYTES};
 use loadgen::slab::{Slab, Token};
 use network::echo::EchoServers;
 use network::server::{
-    AtOnce, Counters, EchoTally, Server, ServerCtx, ServerModel, ServerStats, Threads,
+    AtOnce, Counters, EchoTally, LoopStats, Server, ServerCtx, ServerModel, ServerStats, Threads,
 };
 use nix::sys::epoll::{Epoll, EpollEvent, EpollFlags};
 use nix::sys::eventfd::{EfdFlags, EventFd};
+
+use crate::uring::{self, echo::Rings};
 
 /// The server models, in the order they run (`epoll` decides C12).
 pub const MODELS: &[ServerModel] = &[
@@ -45,6 +53,7 @@ pub const MODELS: &[ServerModel] = &[
         threads: Threads::One,
         thread_prefixes: &["epoll-0"],
         status: None,
+        probe: None,
     },
     ServerModel {
         name: "epoll-edge",
@@ -53,6 +62,7 @@ pub const MODELS: &[ServerModel] = &[
         threads: Threads::One,
         thread_prefixes: &["epoll-edge-"],
         status: None,
+        probe: None,
     },
     ServerModel {
         name: "epoll-per-core",
@@ -61,6 +71,25 @@ pub const MODELS: &[ServerModel] = &[
         threads: Threads::Workers,
         thread_prefixes: &["epoll-per-core-"],
         status: None,
+        probe: None,
+    },
+    ServerModel {
+        name: "io-uring",
+        start: |ctx| uring::echo::start(Rings::ONE, ctx),
+        at_once: AtOnce::All,
+        threads: Threads::One,
+        thread_prefixes: &["io-uring-0"],
+        status: None,
+        probe: Some(uring::probe),
+    },
+    ServerModel {
+        name: "io-uring-per-core",
+        start: |ctx| uring::echo::start(Rings::PER_CORE, ctx),
+        at_once: AtOnce::All,
+        threads: Threads::Workers,
+        thread_prefixes: &["io-uring-per-core-"],
+        status: None,
+        probe: Some(uring::probe),
     },
 ];
 
@@ -106,6 +135,9 @@ struct Conn {
     tally: EchoTally,
 }
 
+/// The name the epoll loops give their wait in [`LoopStats`].
+pub const EPOLL_WAIT: &str = "epoll_wait";
+
 /// One readiness loop.
 pub struct EventLoop {
     epoll: Epoll,
@@ -115,6 +147,7 @@ pub struct EventLoop {
     trigger: Trigger,
     buf: Vec<u8>,
     counters: Arc<Counters>,
+    stats: LoopStats,
 }
 
 /// What happened to a connection.
@@ -141,6 +174,10 @@ impl EventLoop {
             trigger,
             buf: vec![0u8; ECHO_BUFFER_BYTES],
             counters,
+            stats: LoopStats {
+                wait_call: EPOLL_WAIT,
+                ..LoopStats::default()
+            },
         })
     }
 
@@ -149,11 +186,15 @@ impl EventLoop {
         let mut events = vec![EpollEvent::empty(); 1024];
         loop {
             let n = net::wait(&self.epoll, &mut events, None)?;
+            self.stats.waits += 1;
+            self.stats.syscalls += 1;
+            self.stats.events += n as u64;
             for ev in &events[..n] {
                 match ev.data() {
                     STOP => {
                         let _ = self.stop.read();
                         self.conns.drain().for_each(drop);
+                        self.counters.loop_ended(self.stats);
                         return Ok(());
                     }
                     LISTENER => self.accept_all()?,
@@ -162,6 +203,7 @@ impl EventLoop {
                         if let Fate::Closed = self.drive(t, ev.events()) {
                             // Closing the descriptor also removes it from the epoll set.
                             self.conns.remove(t);
+                            self.stats.syscalls += 1;
                         }
                     }
                 }
@@ -172,7 +214,11 @@ impl EventLoop {
     fn accept_all(&mut self) -> anyhow::Result<()> {
         // With EMFILE a level-triggered listener would stay ready and the
         // loop would spin: the error stops the loop instead.
+        // Every call of accept4 counts, the last one (EAGAIN) included.
+        self.stats.syscalls += 1;
         while let Some(stream) = net::accept_nonblocking(&self.listener).context("accept failed")? {
+            // accept4, then setsockopt(TCP_NODELAY) and epoll_ctl below.
+            self.stats.syscalls += 3;
             let tally = EchoTally::new(&self.counters);
             let t = self.conns.insert(Conn {
                 stream,
@@ -196,9 +242,10 @@ impl EventLoop {
         let Some(c) = self.conns.get_mut(t) else {
             return Fate::Open;
         };
+        let calls = &mut self.stats.syscalls;
         let r = match self.trigger {
-            Trigger::Level => level(&self.epoll, c, t, flags, &mut self.buf),
-            Trigger::Edge => edge(c, &mut self.buf),
+            Trigger::Level => level(&self.epoll, c, t, flags, &mut self.buf, calls),
+            Trigger::Edge => edge(c, &mut self.buf, calls),
         };
         match r {
             Ok(f) => f,
@@ -209,8 +256,10 @@ impl EventLoop {
 }
 
 /// Writes `pending`; true when all of it is out, false on `EWOULDBLOCK`.
-fn flush(c: &mut Conn) -> io::Result<bool> {
+/// Every call is counted in `calls`, as in the functions below.
+fn flush(c: &mut Conn, calls: &mut u64) -> io::Result<bool> {
     while c.sent < c.pending.len() {
+        *calls += 1;
         match c.stream.write(&c.pending[c.sent..]) {
             Ok(n) => {
                 c.sent += n;
@@ -228,9 +277,10 @@ fn flush(c: &mut Conn) -> io::Result<bool> {
 
 /// Echoes `data`: writes what the socket takes and keeps the rest pending.
 /// True when all of it is out.
-fn echo(c: &mut Conn, data: &[u8]) -> io::Result<bool> {
+fn echo(c: &mut Conn, data: &[u8], calls: &mut u64) -> io::Result<bool> {
     let mut off = 0;
     while off < data.len() {
+        *calls += 1;
         match c.stream.write(&data[off..]) {
             Ok(n) => {
                 off += n;
@@ -255,23 +305,27 @@ fn level(
     t: Token,
     flags: EpollFlags,
     buf: &mut [u8],
+    calls: &mut u64,
 ) -> io::Result<Fate> {
     if c.watching_out {
         if flags.intersects(EpollFlags::EPOLLOUT | EpollFlags::EPOLLERR | EpollFlags::EPOLLHUP)
-            && flush(c)?
+            && flush(c, calls)?
         {
             let mut ev = EpollEvent::new(EpollFlags::EPOLLIN, t.0);
+            *calls += 1;
             epoll.modify(c.stream.as_fd(), &mut ev)?;
             c.watching_out = false;
         }
         return Ok(Fate::Open);
     }
     loop {
+        *calls += 1;
         match c.stream.read(buf) {
             Ok(0) => return Ok(Fate::Closed),
             Ok(n) => {
-                if !echo(c, &buf[..n])? {
+                if !echo(c, &buf[..n], calls)? {
                     let mut ev = EpollEvent::new(EpollFlags::EPOLLOUT, t.0);
+                    *calls += 1;
                     epoll.modify(c.stream.as_fd(), &mut ev)?;
                     c.watching_out = true;
                 }
@@ -286,15 +340,16 @@ fn level(
 
 /// Edge-triggered: drain everything until `EWOULDBLOCK` (the edge will not
 /// be reported again); a pending echo blocks reading until an `EPOLLOUT` edge.
-fn edge(c: &mut Conn, buf: &mut [u8]) -> io::Result<Fate> {
+fn edge(c: &mut Conn, buf: &mut [u8], calls: &mut u64) -> io::Result<Fate> {
     loop {
-        if !c.pending.is_empty() && !flush(c)? {
+        if !c.pending.is_empty() && !flush(c, calls)? {
             return Ok(Fate::Open);
         }
+        *calls += 1;
         match c.stream.read(buf) {
             Ok(0) => return Ok(Fate::Closed),
             Ok(n) => {
-                echo(c, &buf[..n])?;
+                echo(c, &buf[..n], calls)?;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Fate::Open),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -1,4 +1,4 @@
-//! The claims table: one row per claim C1–C12, its verdict and the numbers
+//! The claims table: one row per claim C1–C13, its verdict and the numbers
 //! behind it.
 //!
 //! The rules are the catalogue's (`record::claims`, one module per claim):
@@ -46,7 +46,7 @@ pub struct ClaimRow {
 }
 
 impl ClaimRow {
-    /// `C1`…`C12`.
+    /// `C1`…`C13`.
     pub fn id(&self) -> &'static str {
         self.claim.id()
     }
@@ -75,7 +75,7 @@ impl<'a> Inputs<'a> {
     }
 }
 
-/// The claims table, C1 to C12.
+/// The claims table, C1 to C13.
 pub fn claims(inp: Inputs<'_>) -> Vec<ClaimRow> {
     Claim::ALL
         .into_iter()

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! load (every line checked, streamed) ─► merge (histograms added as read, spread kept) ─► scaling (speedup, Karp–Flatt, Amdahl)
-//!                                                                   └─► claims (C1–C12, by record::claims)
+//!                                                                   └─► claims (C1–C13, by record::claims)
 //!                                  ─► summary.md, cases.csv, scaling.csv, figures.csv, claims.csv, *.svg
 //! ```
 

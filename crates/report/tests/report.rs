@@ -328,6 +328,19 @@ fn outcomes() -> Vec<R> {
             .cores(2)
             .outcome("C11", DoesNotHold, "scaled", None),
     ];
+    // C13: io_uring refused, so its quadrant was skipped in every repetition.
+    let refused = "the async-nonblocking quadrant did not run: io_uring is unavailable here: io_uring_setup \
+                   returned EPERM (seccomp)";
+    for _ in 0..3 {
+        rs.push(
+            R::new("nonblocking-socket", "quadrants", "async-blocking").outcome(
+                "C13",
+                Inconclusive,
+                "10 requests",
+                Some(refused),
+            ),
+        );
+    }
     // C3 across: rayon did not scale, while others took half of the CPUs.
     for cores in [1, 2] {
         rs.push(
@@ -371,6 +384,13 @@ fn claims_say_each_outcome_with_its_reason() {
     assert_eq!(status("C9"), Status::Holds);
     assert_eq!(status("C11"), Status::Inconclusive);
     assert!(claim(&r, "C11").reason.unwrap().contains("disagree"));
+    assert_eq!(status("C13"), Status::Inconclusive);
+    assert!(
+        claim(&r, "C13")
+            .reason
+            .unwrap()
+            .contains("io_uring is unavailable")
+    );
     assert_eq!(
         status("C3"),
         Status::Inconclusive,
@@ -560,12 +580,12 @@ fn claim(r: &Report, id: &str) -> report::claims::ClaimRow {
 #[test]
 fn claims_follow_the_documented_rules() {
     let r = Report::new(load(&sweep()));
-    assert_eq!(r.claims.len(), 12);
+    assert_eq!(r.claims.len(), 13);
     let ids: Vec<&str> = r.claims.iter().map(|c| c.id()).collect();
     assert_eq!(
         ids,
         [
-            "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10", "C11", "C12"
+            "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10", "C11", "C12", "C13"
         ]
     );
     // C2 at 1 core: held in both repetitions.
@@ -582,7 +602,7 @@ fn claims_follow_the_documented_rules() {
     assert_eq!(c4.status, Status::Holds);
     assert!(c4.basis.contains("the seed's case"), "{}", c4.basis);
     // Missing experiments are "not measured", naming what must run.
-    for id in ["C1", "C5", "C6", "C8", "C11", "C12"] {
+    for id in ["C1", "C5", "C6", "C8", "C11", "C12", "C13"] {
         let c = claim(&r, id);
         assert_eq!(c.status, Status::NotMeasured, "{id}");
         assert!(c.basis.starts_with("needs "), "{id}: {}", c.basis);

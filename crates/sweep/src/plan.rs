@@ -367,7 +367,7 @@ process spawn    1    --duration-secs 1
         let plan = expand(&rows, QUICK, counts, QUICK.reps, 2, None).unwrap();
         // the three `kitchen 3` rows are skipped on 2 CPUs
         assert_eq!(plan.notes.len(), 3);
-        assert_eq!(plan.runs.len(), 3 * 37, "every run three times");
+        assert_eq!(plan.runs.len(), 3 * 38, "every run three times");
         let lines = plan.lines();
         assert_eq!(
             lines[0],
@@ -375,6 +375,10 @@ process spawn    1    --duration-secs 1
         );
         assert!(lines.iter().all(|l| !l.ends_with(' ')));
         let full = expand(&rows, FULL, vec![1, 2], 3, 2, None).unwrap();
-        assert_eq!(full.runs.len(), 111, "as in results/2026-11-23-linux-vm");
+        assert_eq!(
+            full.runs.len(),
+            114,
+            "111 as in results/2026-11-23-linux-vm, and quadrants three times"
+        );
     }
 }

@@ -53,6 +53,8 @@ thread             requests    1                               |
 # C6: blocking inside an executor; a non-blocking read
 coroutine          stall       1                               |
 nonblocking-socket wouldblock  1                               |
+# C13: sync/async × blocking/non-blocking, one job four ways (the delay server on the other CPU)
+nonblocking-socket quadrants   1    --requests 20 --delay-ms 20 | --requests 10 --delay-ms 20
 # C7, C10: creation cost, memory per unit, switch cost
 thread             spawn       1                               |
 process            spawn       1                               | --heap-sizes 64MiB
@@ -68,7 +70,7 @@ thread             share       2    --sizes 1KiB,64KiB,1MiB,16MiB,64MiB | --size
 process            share       2    --sizes 1KiB,64KiB,1MiB,16MiB,64MiB | --sizes 1KiB,16MiB
 # C9: racing increments
 thread             race        max                             |
-# C12: echo servers under one load
+# C12: echo servers under one load (nonblocking-socket's include io-uring and io-uring-per-core)
 blocking-io        echo        half --connections 10,100,1000,10000 | --connections 100
 nonblocking-socket echo        half --connections 10,100,1000,10000 | --connections 100
 coroutine          echo        half --connections 10,100,1000,10000 | --connections 100
@@ -78,7 +80,7 @@ coroutine          echo        half --connections 10,100,1000,10000 | --connecti
 /// flatten `harness::cli::CalibrationArgs`): the sweep passes its one
 /// calibration to these only. The integration test checks this list against
 /// every row's `--help`, both ways.
-pub const CALIBRATED: &[&str] = &["cpu", "gil", "kitchen"];
+pub const CALIBRATED: &[&str] = &["cpu", "gil", "kitchen", "quadrants"];
 
 /// Binaries an experiment runs from beside its own binary (`echo` starts the
 /// `loadgen` child), so a `--bin-dir` must hold them too.
@@ -288,7 +290,7 @@ mod tests {
     #[test]
     fn the_table_parses() {
         let rows = parse(EXPERIMENTS).unwrap();
-        assert_eq!(rows.len(), 32);
+        assert_eq!(rows.len(), 33);
         let first = &rows[0];
         assert_eq!(
             (first.binary, first.experiment, first.cores),
@@ -309,6 +311,13 @@ mod tests {
         assert_eq!(echo.args(&FULL), ["--connections", "10,100,1000,10000"]);
         let race = rows.iter().find(|r| r.name() == "thread race").unwrap();
         assert_eq!(race.cores, Cores::Max);
+        let q = rows
+            .iter()
+            .find(|r| r.name() == "nonblocking-socket quadrants")
+            .unwrap();
+        assert_eq!(q.cores, Cores::N(1));
+        assert!(q.calibrated());
+        assert_eq!(q.args(&QUICK), ["--requests", "10", "--delay-ms", "20"]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use super::{Claim, Judged, Status};
 use crate::Verdict;
-use crate::fmt::{fmt_bytes, fmt_ns, fmt_si, opt};
+use crate::fmt::{fmt_bytes, fmt_ns, fmt_ratio, fmt_si, opt};
 
 /// The binary of the blocking servers, which the comparison needs.
 pub const BLOCKING_BINARY: &str = "blocking-io";
@@ -52,10 +52,19 @@ pub fn verdict(rows: &[Row], decider: (&str, &str)) -> Option<Verdict> {
             r.rss_per_connection_bytes / 1024.0
         )
     };
+    // Each other model beside the decider's throughput in the same run.
     let others: Vec<String> = rows
         .iter()
         .filter(|r| r.model != decider.0)
-        .map(describe)
+        .map(|r| {
+            let ratio = r.requests_per_s / d.requests_per_s.max(1e-9);
+            format!(
+                "{}: {} {}'s throughput",
+                describe(r),
+                fmt_ratio(ratio),
+                d.model
+            )
+        })
         .collect();
     let mut text = format!(
         "{} connections, {}: {}",
@@ -164,6 +173,12 @@ mod tests {
         .unwrap();
         assert!(v.holds(), "{}", v.text);
         assert!(v.text.contains("iterative served 1/100"), "{}", v.text);
+        assert!(
+            v.text
+                .contains("KiB/conn): 1.00× thread-per-connection's throughput"),
+            "each other model against the decider: {}",
+            v.text
+        );
         let rows = [row("thread-per-connection", 40, 60)];
         assert!(
             !verdict(&rows, ("thread-per-connection", "x"))

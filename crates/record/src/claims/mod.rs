@@ -1,4 +1,4 @@
-//! The claims catalogue: every claim of the seed notes (C1–C12), what it
+//! The claims catalogue: every claim of the seed notes (C1–C13), what it
 //! says, which experiments decide it, and its rule with its margins — one
 //! module per claim, used by the binaries (a case's own verdict) and by
 //! `report` (the verdict over many records) alike. No threshold of a claim is
@@ -41,6 +41,7 @@ pub mod c1;
 pub mod c10;
 pub mod c11;
 pub mod c12;
+pub mod c13;
 pub mod c2;
 pub mod c3;
 pub mod c4;
@@ -83,6 +84,8 @@ pub enum Claim {
     C11,
     /// A server can block per thread or run an event loop.
     C12,
+    /// Blocking/non-blocking and sync/async are different axes.
+    C13,
 }
 
 /// Which source decides a claim over many records.
@@ -106,7 +109,7 @@ struct Entry {
 
 impl Claim {
     /// Every claim, in order.
-    pub const ALL: [Claim; 12] = [
+    pub const ALL: [Claim; 13] = [
         Claim::C1,
         Claim::C2,
         Claim::C3,
@@ -119,9 +122,10 @@ impl Claim {
         Claim::C10,
         Claim::C11,
         Claim::C12,
+        Claim::C13,
     ];
 
-    /// `C1`…`C12`.
+    /// `C1`…`C13`.
     pub fn id(self) -> &'static str {
         match self {
             Claim::C1 => "C1",
@@ -136,6 +140,7 @@ impl Claim {
             Claim::C10 => "C10",
             Claim::C11 => "C11",
             Claim::C12 => "C12",
+            Claim::C13 => "C13",
         }
     }
 
@@ -219,6 +224,12 @@ impl Claim {
                 "echo from blocking-io and a non-blocking or async server",
                 Source::Computed,
             ),
+            Claim::C13 => e(
+                "Blocking/non-blocking and sync/async are different axes",
+                &["quadrants"],
+                "nonblocking-socket quadrants",
+                Source::Records,
+            ),
         }
     }
 
@@ -256,7 +267,7 @@ impl FromStr for Claim {
         Claim::ALL
             .into_iter()
             .find(|c| c.id() == s)
-            .ok_or_else(|| format!("'{s}' is not a claim (C1 to C12)"))
+            .ok_or_else(|| format!("'{s}' is not a claim (C1 to C13)"))
     }
 }
 
@@ -619,6 +630,10 @@ mod tests {
             assert!(!c.statement().is_empty() && !c.experiments().is_empty());
         }
         assert!("C99".parse::<Claim>().is_err());
+        assert_eq!(Claim::ALL.len(), 13);
+        assert_eq!("C13".parse::<Claim>(), Ok(Claim::C13));
+        assert_eq!(Claim::C13.experiments(), ["quadrants"]);
+        assert_eq!(Claim::C13.source(), Source::Records);
     }
 
     fn seen(exp: &'static str, cores: u64, outcome: Outcome) -> Seen<'static> {

@@ -171,7 +171,7 @@ mod every_claim {
     use std::time::Duration;
 
     use super::*;
-    use crate::claims::{c1, c2, c3, c4, c5, c6, c7, c8, c9, c11, c12};
+    use crate::claims::{c1, c2, c3, c4, c5, c6, c7, c8, c9, c11, c12, c13};
 
     fn loads(v: &Verdict, taken: f64) -> Vec<Load<'_>> {
         v.compared
@@ -196,6 +196,26 @@ mod every_claim {
             .collect();
         weigh(&mut v, &l);
         v.outcome
+    }
+
+    /// C13's four quadrants; the blocking callers worked (`false`) or not.
+    fn quadrants(ok: bool) -> Vec<c13::Quadrant<'static>> {
+        use c13::{Call, Flow};
+        let q = |model, flow, call, wall_ms, units| c13::Quadrant {
+            model,
+            flow,
+            call,
+            wall_ms,
+            units,
+            units_per_ms: 288.0,
+        };
+        let blocked = if ok { 0 } else { 30_000 };
+        vec![
+            q("sb", Flow::Sync, Call::Blocking, 203.0, blocked),
+            q("sn", Flow::Sync, Call::NonBlocking, 204.0, 54_000),
+            q("ab", Flow::Async, Call::Blocking, 21.0, 0),
+            q("an", Flow::Async, Call::NonBlocking, 21.5, 5_500),
+        ]
     }
 
     /// `(claim, a passing verdict, a failing one)` from each rule.
@@ -316,6 +336,11 @@ mod every_claim {
                 Claim::C12,
                 s(c12::verdict(&[row(100)], ("d", "x"))),
                 s(c12::verdict(&[row(40)], ("d", "x"))),
+            ),
+            (
+                Claim::C13,
+                c13::verdict(&quadrants(true), 10, 20.0, &[]),
+                c13::verdict(&quadrants(false), 10, 20.0, &[]),
             ),
         ]
     }
