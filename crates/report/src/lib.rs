@@ -15,6 +15,7 @@ pub mod load;
 pub mod markdown;
 pub mod merge;
 pub mod plot;
+pub mod python;
 pub mod scaling;
 
 use std::path::{Path, PathBuf};

@@ -166,6 +166,7 @@ pub fn summary(r: &Report, plots: &[Plot]) -> String {
     }
     s.push_str(&t.render());
     s.push_str(HOW_TO_READ);
+    s.push_str(&crate::python::section(r));
     for e in experiments(r) {
         experiment_section(r, &e, plots, &mut s);
     }
