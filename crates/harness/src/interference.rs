@@ -13,9 +13,10 @@
 //!   schedstats; many do not, and it then reads 0 and is left out).
 //!
 //! This run's own CPU time is this process's and its reaped children's, and
-//! that of the live children the session counts as its own
-//! (`Session::count_as_own`: a Python interpreter, with the workers it reaped),
-//! read from `/proc/<pid>/stat` — else their work would count as other programs'.
+//! that of the process groups the session counts as its own
+//! (`Session::count_as_own`: a Python interpreter and every process it
+//! starts), read from `/proc/<pid>/stat` — else their work would count as
+//! other programs'.
 //!
 //! The reads are a few small files, done outside the measured operation.
 
@@ -34,7 +35,7 @@ pub struct Reading {
     run_delay: Vec<(u32, u64)>,
     own: Usage,
     children: Usage,
-    /// CPU time of the live processes counted as this run's own, by pid.
+    /// CPU time of the process groups counted as this run's own, by group.
     adopted: Vec<(i32, u64)>,
 }
 
@@ -45,7 +46,8 @@ impl Reading {
     }
 
     /// Reads the accounting of `cpus` now, counting the CPU time of the
-    /// processes `own` (and of the children they reaped) as this run's.
+    /// process groups `own` (every live member, and the children each
+    /// reaped) as this run's.
     pub fn counting(cpus: &[usize], own: &[i32]) -> Reading {
         Reading {
             at: Instant::now(),
@@ -56,13 +58,14 @@ impl Reading {
             children: Usage::children(),
             adopted: own
                 .iter()
-                .filter_map(|&p| Some((p, rusage::process_tree_cpu_ns(p)?)))
+                .filter_map(|&g| Some((g, rusage::process_group_cpu_ns(g)?)))
                 .collect(),
         }
     }
 
-    /// CPU time the adopted processes used from this reading to `end`: a
-    /// process reaped meanwhile moved its time into this process's children.
+    /// CPU time the adopted groups used from this reading to `end`: a group
+    /// whose leader was reaped meanwhile moved its time into this process's
+    /// children.
     fn adopted_since(&self, end: &Reading) -> u64 {
         self.adopted
             .iter()

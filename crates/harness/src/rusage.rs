@@ -130,21 +130,45 @@ pub fn trim_heap() {
     }
 }
 
-/// CPU time of process `pid` and of the children it has reaped, nanoseconds
-/// (`utime + stime + cutime + cstime` of `/proc/<pid>/stat`, clock ticks:
-/// 10 ms on most kernels); `None` once it is gone.
-pub fn process_tree_cpu_ns(pid: i32) -> Option<u64> {
+/// `(process group, CPU ticks)` of process `pid` from `/proc/<pid>/stat`:
+/// `utime + stime + cutime + cstime`, its own and its reaped children's.
+fn stat_group_ticks(pid: &str) -> Option<(i32, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command name, which is in parentheses: state is
-    // field 3 of the whole line, utime 14 … cstime 17.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .skip(11)
-        .take(4)
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    (f.len() == 4).then(|| (f.iter().sum::<u64>() as f64 * tick_ns()) as u64)
+    // The fields after the command name, which is in parentheses: pgrp is
+    // field 5 of the whole line, utime 14 … cstime 17.
+    let rest: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    let pgrp = rest.get(2)?.parse().ok()?;
+    let ticks = rest
+        .get(11..15)?
+        .iter()
+        .map(|x| x.parse::<u64>().unwrap_or(0))
+        .sum();
+    Some((pgrp, ticks))
+}
+
+/// CPU time of every live process of group `pgid`, each with the children
+/// it has reaped, nanoseconds (a scan of `/proc`); `None` when the group has
+/// no member. A member's time moves into its parent's when the parent reaps
+/// it, so each process counts once.
+pub fn process_group_cpu_ns(pgid: i32) -> Option<u64> {
+    let mut any = false;
+    let mut ticks = 0u64;
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if let Some((g, t)) = stat_group_ticks(pid)
+            && g == pgid
+        {
+            any = true;
+            ticks += t;
+        }
+    }
+    any.then(|| (ticks as f64 * tick_ns()) as u64)
 }
 
 /// Nanoseconds per clock tick of `/proc` (`USER_HZ`).
@@ -196,14 +220,16 @@ mod tests {
     }
 
     #[test]
-    fn a_process_trees_cpu_is_read_from_proc() {
-        let me = std::process::id() as i32;
+    fn a_process_groups_cpu_is_read_from_proc() {
         let mut x = 0u64;
         for i in 0..30_000_000u64 {
             x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
         }
-        assert!(process_tree_cpu_ns(me).is_some());
-        assert_eq!(process_tree_cpu_ns(-7), None);
+        // SAFETY: getpgrp has no preconditions.
+        let group = unsafe { nix::libc::getpgrp() };
+        let (_, mine) = stat_group_ticks(&std::process::id().to_string()).unwrap();
+        assert!(process_group_cpu_ns(group).unwrap() as f64 >= mine as f64 * tick_ns() - 1.0);
+        assert_eq!(process_group_cpu_ns(i32::MAX), None);
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub struct Session {
     /// `(rep, model, variant, interference)` of every case emitted, for the
     /// verdicts that compare them.
     loads: Vec<(u32, String, String, Interference)>,
-    /// Live child processes whose CPU time is this run's own.
+    /// Process groups (led by a child) whose CPU time is this run's own.
     own: Vec<i32>,
 }
 
@@ -113,14 +113,14 @@ impl Session {
         self.binary
     }
 
-    /// Counts the CPU time of the live child `pid`, and of the children it
-    /// reaps, as this run's own in every case's interference, which would
-    /// otherwise take it for other programs' (a model run by another program,
-    /// such as a Python interpreter, with the workers it starts and joins
-    /// within each case).
-    pub fn count_as_own(&mut self, pid: i32) {
-        if !self.own.contains(&pid) {
-            self.own.push(pid);
+    /// Counts the CPU time of every process of group `pgid` (led by a child
+    /// of this process), with the children each reaps, as this run's own in
+    /// every case's interference, which would otherwise take it for other
+    /// programs' (a model run by another program: a Python interpreter and
+    /// every worker, forkserver and child it starts).
+    pub fn count_as_own(&mut self, pgid: i32) {
+        if !self.own.contains(&pgid) {
+            self.own.push(pgid);
         }
     }
 
