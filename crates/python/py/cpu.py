@@ -14,9 +14,12 @@ run, pool workers by the tasks they ran.
   a shared counter (a dynamic split). Under the GIL one thread runs Python
   at a time.
 - `multiprocessing-pool`: a `multiprocessing.Pool` of one process per
-  worker, `imap_unordered` with chunks of one task (dynamic).
+  worker, `imap_unordered` in chunks of n / (4 · workers) tasks — the
+  chunk `Pool.map` itself picks: sent one task at a time, a millisecond's
+  task spends about half as long again in the pipe, and two processes
+  reach 1.3× instead of 1.9× (measured on the 2-vCPU VM).
 - `futures-thread-pool` / `futures-process-pool`: `concurrent.futures`'
-  ThreadPoolExecutor / ProcessPoolExecutor, `map` one task per call.
+  ThreadPoolExecutor / ProcessPoolExecutor, `map` in the same chunks.
 - `asyncio`: one task per plan task on one event loop, each counted at its
   first run: concurrency without a second CPU.
 """
@@ -123,6 +126,11 @@ def _collect(results, n):
     return s, len(workers)
 
 
+def chunk(n, workers):
+    """Tasks per message to a process pool: `Pool.map`'s own choice, n / (4 · workers)."""
+    return max(1, -(-n // (4 * workers)))
+
+
 def _warm(executor, workers):
     """Makes an executor start every worker before the clock does: as many
     tasks that wait as there are workers, at once."""
@@ -136,7 +144,8 @@ def mp_pool(sizes, seed, workers):
     try:
         pool.map(_hold, [0.02] * workers, chunksize=1)
         t = time.perf_counter_ns()
-        s, seen = _collect(pool.imap_unordered(_task, range(len(sizes)), chunksize=1), len(sizes))
+        tasks = pool.imap_unordered(_task, range(len(sizes)), chunksize=chunk(len(sizes), workers))
+        s, seen = _collect(tasks, len(sizes))
         wall = time.perf_counter_ns() - t
         pool.close()
     except BaseException:
@@ -161,7 +170,7 @@ def futures_pool(sizes, seed, workers, processes):
     with ex:
         _warm(ex, workers)
         t = time.perf_counter_ns()
-        s, seen = _collect(ex.map(_task, range(len(sizes))), len(sizes))
+        s, seen = _collect(ex.map(_task, range(len(sizes)), chunksize=chunk(len(sizes), workers)), len(sizes))
         wall = time.perf_counter_ns() - t
     return s, wall, seen
 
