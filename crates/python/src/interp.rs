@@ -143,6 +143,32 @@ impl std::fmt::Debug for Interpreter {
     }
 }
 
+/// The temporary folders' names: `conpar-python-<pid of the binary>-…`.
+const DIR_PREFIX: &str = "conpar-python-";
+
+/// Removes the source folders in `tmp` that runs which ended without
+/// cleaning up (killed by a signal or a deadline, which skip destructors)
+/// left behind: those whose binary's pid no longer exists.
+fn remove_stale(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(DIR_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// Writes the sources into `dir`; returns the program's path.
 fn write_sources(dir: &Path) -> anyhow::Result<PathBuf> {
     let package = dir.join("conpar_py");
@@ -182,8 +208,9 @@ impl Interpreter {
             return Err(usage("names no interpreter".into()));
         }
         guard::become_subreaper()?;
+        remove_stale(&std::env::temp_dir());
         let dir = tempfile::Builder::new()
-            .prefix("conpar-python-")
+            .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
             .tempdir()
             .context("cannot create a temporary folder for the Python sources")?;
         let main = write_sources(dir.path())?;
@@ -451,6 +478,21 @@ mod tests {
             ..id
         };
         assert!(old.major_minor().unwrap() < MIN_VERSION);
+    }
+
+    #[test]
+    fn folders_of_runs_that_are_gone_are_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let gone = tmp.path().join(format!("{DIR_PREFIX}{}-abc", u32::MAX));
+        let mine = tmp
+            .path()
+            .join(format!("{DIR_PREFIX}{}-abc", std::process::id()));
+        let other = tmp.path().join("conpar-python-notes");
+        for d in [&gone, &mine, &other] {
+            std::fs::create_dir(d).unwrap();
+        }
+        remove_stale(tmp.path());
+        assert!(!gone.exists() && mine.exists() && other.exists());
     }
 
     #[test]
