@@ -194,6 +194,7 @@ def asyncio_tasks(sizes, seed):
 
 
 def run(req):
+    kernel.warm()
     model = req["model"]
     sizes, seed = req["sizes"], int(req["seed"])
     workers, cpus = int(req["workers"]), req.get("cpus") or []

@@ -49,6 +49,23 @@ def run_task(sizes, seed, i):
     return work(task_seed(seed, i), sizes[i])
 
 
+_WARM = []
+
+
+def warm(ms=30):
+    """Runs the kernel untimed for `ms` milliseconds, once per process,
+    before the first measured work: CPython 3.11+ specialises the bytecode
+    of a loop only after running it a while (the first 40 ms of a fresh
+    interpreter's work ran up to 30 % slower), and an idle CPU leaves its
+    low frequency. Children forked later inherit the warmed code."""
+    if _WARM:
+        return
+    end = time.perf_counter_ns() + ms * 1_000_000
+    while time.perf_counter_ns() < end:
+        work(3, 1)
+    _WARM.append(True)
+
+
 def calibrate():
     """Units per millisecond of one core for this interpreter: the fastest of
     five timed trials of about 30 ms each, after 100 ms of untimed work (so
@@ -65,6 +82,7 @@ def calibrate():
     end = time.perf_counter_ns() + 100_000_000
     while time.perf_counter_ns() < end:
         work(7, units)
+    _WARM.append(True)
     per_trial = max(1, int(guess * 30.0))
     best = 0.0
     for i in range(5):

@@ -151,6 +151,7 @@ def thread_per_order(orders):
 
 
 def run(req):
+    kernel.warm()
     model, orders, workers = req["model"], req["orders"], int(req["workers"])
     ids = range(len(orders))
     if model == "sequential":

@@ -84,7 +84,7 @@ python             kitchen     1    --orders 3                 | --orders 3
 python             kitchen     3    --orders 300 --model multiprocessing-pool,asyncio,multiprocessing-asyncio | -
 python             kitchen     max  --orders 60 --model multiprocessing-pool,asyncio,multiprocessing-asyncio | -
 python             cpu         all  --work-ms 200 --tasks 64   | -
-python             cpu         1    -                          | --work-ms 40 --tasks 16 --dist balanced
+python             cpu         1    -                          | --work-ms 80 --tasks 16 --dist balanced
 python             gil         all  --work-ms 300 --tasks 64 --dist balanced | -
 python             gil         max  -                          | --work-ms 100 --tasks 32 --dist balanced
 python             requests    1                               | --requests 10 --delay-ms 20
