@@ -34,6 +34,8 @@ from conpar_py import kernel, procs
 
 M = kernel.M
 _STATE = {}
+# Seconds each pool worker computes before the clock starts.
+WARM_S = 0.03
 
 
 def _set_state(state):
@@ -47,8 +49,13 @@ def _task(i):
     return i, kernel.run_task(_STATE["sizes"], _STATE["seed"], i), who
 
 
-def _hold(seconds):
-    time.sleep(seconds)
+def _spin(seconds):
+    """A warm-up task: computes for `seconds`, so that each worker's CPU is
+    awake and at speed when the clock starts (a virtual CPU that was idle
+    runs its first tens of milliseconds slowly)."""
+    end = time.perf_counter_ns() + int(seconds * 1e9)
+    while time.perf_counter_ns() < end:
+        kernel.work(5, 1)
     return 0
 
 
@@ -132,9 +139,9 @@ def chunk(n, workers):
 
 
 def _warm(executor, workers):
-    """Makes an executor start every worker before the clock does: as many
-    tasks that wait as there are workers, at once."""
-    list(executor.map(_hold, [0.02] * workers))
+    """Makes an executor start every worker before the clock does, and warms
+    their CPUs: as many busy tasks as there are workers, at once."""
+    list(executor.map(_spin, [WARM_S] * workers))
 
 
 def mp_pool(sizes, seed, workers):
@@ -142,7 +149,7 @@ def mp_pool(sizes, seed, workers):
     init = (os.getpid(), _set_state, (sizes, seed))
     pool = ctx.Pool(workers, initializer=procs.init_worker, initargs=init)
     try:
-        pool.map(_hold, [0.02] * workers, chunksize=1)
+        pool.map(_spin, [WARM_S] * workers, chunksize=1)
         t = time.perf_counter_ns()
         tasks = pool.imap_unordered(_task, range(len(sizes)), chunksize=chunk(len(sizes), workers))
         s, seen = _collect(tasks, len(sizes))

@@ -86,7 +86,7 @@ python             kitchen     max  --orders 60 --model multiprocessing-pool,asy
 python             cpu         all  --work-ms 200 --tasks 64   | -
 python             cpu         1    -                          | --work-ms 80 --tasks 16 --dist balanced
 python             gil         all  --work-ms 300 --tasks 64 --dist balanced | -
-python             gil         max  -                          | --work-ms 100 --tasks 32 --dist balanced
+python             gil         max  -                          | --work-ms 200 --tasks 64 --dist balanced
 python             requests    1                               | --requests 10 --delay-ms 20
 python             stall       1                               |
 python             spawn       1                               | --model threading,multiprocessing-fork,asyncio
