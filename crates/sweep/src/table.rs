@@ -27,8 +27,9 @@ use std::fmt;
 /// The [`PYTHON`] rows run once per Python interpreter the sweep finds
 /// (`python3` on PATH, then each free-threaded `python3.13t`, `python3.14t`…),
 /// with `--python` and that interpreter's own calibration; where there is no
-/// `python3` they are skipped with a note. In quick mode they add about 15 s
-/// on 2 CPUs (three repetitions of eight rows, each a fresh interpreter).
+/// `python3` they are skipped with a note. In quick mode they add 11–13 s of
+/// runs on 2 CPUs (three repetitions of eight rows, each a fresh interpreter;
+/// measured 2026-12-01), within the 15 s they may take.
 ///
 /// Budget: a full sweep on 2 CPUs (core counts 1 and 2 × 3 reps, 111 runs)
 /// took 4:50 (2026-11-23); on 16 CPUs (5 core counts × 3 reps) it is about 7
