@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use clap::{Args, ValueEnum};
+use clap::ValueEnum;
 use harness::claims::c6;
 use harness::{Common, Outcome, Schedule, Session, Verdict, hist};
 use hdrhistogram::Histogram;
@@ -66,14 +66,7 @@ impl Blocker {
     }
 }
 
-/// Flags of the `stall` experiment.
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Workload")]
-pub struct StallArgs {
-    /// Milliseconds of each call of the blocker (then as long an async sleep)
-    #[arg(long, allow_negative_numbers = true, value_name = "MS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-    pub block_ms: u64,
-}
+pub use harness::cli::StallArgs;
 
 /// A heartbeat beside a blocker, for a schedule.
 #[derive(Debug, Clone)]

@@ -361,6 +361,15 @@ pub struct RequestsArgs {
     pub message_bytes: u64,
 }
 
+/// Flags of the `stall` experiment: a heartbeat beside a task that blocks.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Workload")]
+pub struct StallArgs {
+    /// Milliseconds of each call of the blocker (then as long an async sleep)
+    #[arg(long, allow_negative_numbers = true, value_name = "MS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub block_ms: u64,
+}
+
 /// Flags of `serve`: run one server model on its own until interrupted.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {

@@ -8,6 +8,12 @@
 //! also get `PR_SET_PDEATHSIG` (see [`child_setup`]), so even a SIGKILL of
 //! the parent takes them down.
 //!
+//! A child that starts processes of its own (a Python interpreter and its
+//! `multiprocessing` workers) is registered as a *process group*
+//! ([`register_group`]): the child leads a group of its own, and the whole
+//! group is killed and every member reaped — the grandchildren too, which a
+//! process that called [`become_subreaper`] inherits when their parent dies.
+//!
 //! The registry is a fixed array of atomics so that the signal handlers can
 //! read it without locks or allocation (only async-signal-safe calls run in a
 //! handler: atomic loads, `kill`, `write`, `_exit`). Records are written
@@ -50,6 +56,53 @@ pub fn register_child(pid: i32) -> anyhow::Result<()> {
     )
 }
 
+/// Registers the process group `pgid` (led by a child of this process) so
+/// that every process in it is killed and reaped if the run stops early.
+/// Call [`become_subreaper`] first, so the group's grandchildren come to
+/// this process to be reaped when their parent dies.
+pub fn register_group(pgid: i32) -> anyhow::Result<()> {
+    anyhow::ensure!(pgid > 0, "process group {pgid} is not a group of a child");
+    register_child(-pgid)
+}
+
+/// Forgets a process group whose members have all been reaped.
+pub fn unregister_group(pgid: i32) {
+    unregister_child(-pgid);
+}
+
+/// Makes this process the "child subreaper" of its descendants: a process
+/// whose parent dies is re-parented here (not to PID 1), so that this
+/// process can reap it. For models whose children start processes.
+pub fn become_subreaper() -> anyhow::Result<()> {
+    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) only sets an attribute of this process.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    anyhow::ensure!(
+        rc == 0,
+        "cannot become the child subreaper: {}",
+        std::io::Error::last_os_error()
+    );
+    Ok(())
+}
+
+/// Kills every process of group `pgid` with SIGKILL and reaps every member
+/// that is (or becomes, through [`become_subreaper`]) a child of this
+/// process, until none is left. Async-signal-safe (`kill`, `waitpid`).
+pub fn kill_group(pgid: i32) {
+    if pgid <= 0 {
+        return;
+    }
+    // SAFETY: kill is async-signal-safe; a negative pid names the group.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    loop {
+        // SAFETY: waitpid is async-signal-safe; a null status pointer is allowed.
+        let r = unsafe { libc::waitpid(-pgid, std::ptr::null_mut(), 0) };
+        if r < 0 && nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+            // ECHILD: no child of this process is left in the group.
+            break;
+        }
+    }
+}
+
 /// Forgets a child that has been reaped.
 pub fn unregister_child(pid: i32) {
     for slot in &CHILDREN {
@@ -71,8 +124,9 @@ pub fn registered_children() -> Vec<i32> {
         .collect()
 }
 
-/// Kills every registered child with SIGKILL and reaps it. Returns how many
-/// were killed. Safe to call at any time from normal (non-signal) code.
+/// Kills every registered child (and every registered process group) with
+/// SIGKILL and reaps it. Returns how many were killed. Safe to call at any
+/// time from normal (non-signal) code.
 pub fn kill_children() -> usize {
     let mut n = 0;
     for slot in &CHILDREN {
@@ -81,6 +135,9 @@ pub fn kill_children() -> usize {
             // SAFETY: kill has no memory-safety preconditions; the pid was registered by us.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             let _ = waitpid(Pid::from_raw(pid), None);
+            n += 1;
+        } else if pid < 0 {
+            kill_group(-pid);
             n += 1;
         }
     }
@@ -189,15 +246,17 @@ fn kill_children_in_handler() -> u64 {
     let mut n = 0;
     for slot in &CHILDREN {
         let pid = slot.load(Ordering::Relaxed);
-        if pid > 0 {
-            // SAFETY: kill is async-signal-safe.
+        if pid != 0 {
+            // SAFETY: kill is async-signal-safe (a negative pid is a registered group).
             unsafe { libc::kill(pid, libc::SIGKILL) };
             n += 1;
         }
     }
     for slot in &CHILDREN {
         let pid = slot.swap(0, Ordering::AcqRel);
-        if pid > 0 {
+        if pid < 0 {
+            kill_group(-pid);
+        } else if pid > 0 {
             loop {
                 // SAFETY: waitpid is async-signal-safe; a null status pointer is allowed.
                 let r = unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
@@ -290,6 +349,31 @@ mod tests {
         unregister_child(999_999_002);
         assert!(!registered_children().contains(&999_999_001));
         assert!(!registered_children().contains(&999_999_002));
+    }
+
+    #[test]
+    #[allow(
+        clippy::zombie_processes,
+        reason = "kill_group reaps every member, the leader too"
+    )]
+    fn a_killed_group_leaves_no_member_behind() {
+        use std::os::unix::process::CommandExt as _;
+        become_subreaper().unwrap();
+        // A leader whose own child outlives nothing: both must go.
+        let child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & sleep 30"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = child.id() as i32;
+        register_group(pgid).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        unregister_group(pgid);
+        kill_group(pgid);
+        // SAFETY: kill with signal 0 only checks that the group exists.
+        let rc = unsafe { libc::kill(-pgid, 0) };
+        assert_eq!(rc, -1, "a member of group {pgid} is still alive");
+        assert!(!registered_children().contains(&pgid));
     }
 
     #[test]

@@ -12,11 +12,17 @@
 //!   lived through the case waited runnable (where the kernel keeps
 //!   schedstats; many do not, and it then reads 0 and is left out).
 //!
+//! This run's own CPU time is this process's and its reaped children's, and
+//! that of the process groups the session counts as its own
+//! (`Session::count_as_own`: a Python interpreter and every process it
+//! starts), read from `/proc/<pid>/stat` — else their work would count as
+//! other programs'.
+//!
 //! The reads are a few small files, done outside the measured operation.
 
 use std::time::Instant;
 
-use crate::rusage::Usage;
+use crate::rusage::{self, Usage, tick_ns};
 use record::Interference;
 
 /// One reading.
@@ -29,11 +35,20 @@ pub struct Reading {
     run_delay: Vec<(u32, u64)>,
     own: Usage,
     children: Usage,
+    /// CPU time of the process groups counted as this run's own, by group.
+    adopted: Vec<(i32, u64)>,
 }
 
 impl Reading {
     /// Reads the accounting of `cpus` now.
     pub fn now(cpus: &[usize]) -> Reading {
+        Reading::counting(cpus, &[])
+    }
+
+    /// Reads the accounting of `cpus` now, counting the CPU time of the
+    /// process groups `own` (every live member, and the children each
+    /// reaped) as this run's.
+    pub fn counting(cpus: &[usize], own: &[i32]) -> Reading {
         Reading {
             at: Instant::now(),
             cpus: cpu_ticks(cpus),
@@ -41,7 +56,24 @@ impl Reading {
             run_delay: run_delays(),
             own: Usage::this_process(),
             children: Usage::children(),
+            adopted: own
+                .iter()
+                .filter_map(|&g| Some((g, rusage::process_group_cpu_ns(g)?)))
+                .collect(),
         }
+    }
+
+    /// CPU time the adopted groups used from this reading to `end`: a group
+    /// whose leader was reaped meanwhile moved its time into this process's
+    /// children.
+    fn adopted_since(&self, end: &Reading) -> u64 {
+        self.adopted
+            .iter()
+            .filter_map(|(pid, a)| {
+                let b = end.adopted.iter().find(|e| e.0 == *pid)?.1;
+                Some(b.saturating_sub(*a))
+            })
+            .sum()
     }
 
     /// The interference from this reading to `end` (taken later).
@@ -56,7 +88,9 @@ impl Reading {
         }
         let own = end.own.since(&self.own);
         let kids = end.children.since(&self.children);
-        let own_ns = (own.user_ns + own.sys_ns + kids.user_ns + kids.sys_ns) as f64;
+        let own_ns =
+            (own.user_ns + own.sys_ns + kids.user_ns + kids.sys_ns + self.adopted_since(end))
+                as f64;
         let capacity = window_ns as f64 * n;
         // One tick per CPU may be counting, not load.
         let others = (busy as f64 * tick - own_ns - n * tick).max(0.0);
@@ -85,13 +119,6 @@ impl Reading {
             window_ns,
         }
     }
-}
-
-/// Nanoseconds per clock tick of `/proc/stat` (`USER_HZ`).
-fn tick_ns() -> f64 {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let hz = unsafe { nix::libc::sysconf(nix::libc::_SC_CLK_TCK) };
-    1e9 / if hz > 0 { hz as f64 } else { 100.0 }
 }
 
 /// `(busy, steal)` ticks of each of `cpus` from `/proc/stat`: busy is user,

@@ -51,6 +51,8 @@ pub struct Session {
     /// `(rep, model, variant, interference)` of every case emitted, for the
     /// verdicts that compare them.
     loads: Vec<(u32, String, String, Interference)>,
+    /// Process groups (led by a child) whose CPU time is this run's own.
+    own: Vec<i32>,
 }
 
 impl Session {
@@ -87,6 +89,7 @@ impl Session {
             verdicts: Vec::new(),
             emitted: 0,
             loads: Vec::new(),
+            own: Vec::new(),
         };
         s.ui.title(&format!(
             "{binary} {experiment}: {} worker(s) on CPU(s) {}{} · seed {} · harness overhead {:.0} ns/sample",
@@ -108,6 +111,17 @@ impl Session {
     /// The binary's name.
     pub fn binary(&self) -> &'static str {
         self.binary
+    }
+
+    /// Counts the CPU time of every process of group `pgid` (led by a child
+    /// of this process), with the children each reaps, as this run's own in
+    /// every case's interference, which would otherwise take it for other
+    /// programs' (a model run by another program: a Python interpreter and
+    /// every worker, forkserver and child it starts).
+    pub fn count_as_own(&mut self, pgid: i32) {
+        if !self.own.contains(&pgid) {
+            self.own.push(pgid);
+        }
     }
 
     /// Number of workers every pool and runtime must use (N of `--cores N`).
@@ -182,7 +196,7 @@ impl Session {
             variant: variant.to_string(),
             rep,
             params,
-            reading: Reading::now(&self.cores.cpus),
+            reading: Reading::counting(&self.cores.cpus, &self.own),
             started: Instant::now(),
             self0: Usage::this_process(),
             children0: Usage::children(),
@@ -338,7 +352,9 @@ impl Case {
 
     /// Ends the case: resource deltas, latency summary, machine and provenance.
     pub fn finish(self, s: &Session, out: Outcome) -> anyhow::Result<Record> {
-        let interference = self.reading.until(&Reading::now(&s.cores.cpus));
+        let interference = self
+            .reading
+            .until(&Reading::counting(&s.cores.cpus, &s.own));
         let elapsed = self.started.elapsed();
         let own = Usage::this_process().since(&self.self0);
         let kids = Usage::children().since(&self.children0);

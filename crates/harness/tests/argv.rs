@@ -26,6 +26,7 @@ const BINARIES: &[(&str, &str)] = &[
     ("conpar-nonblocking-socket", "nonblocking-socket"),
     ("conpar-loadgen", "loadgen"),
     ("conpar-report", "report"),
+    ("conpar-python", "python"),
     ("conpar-sweep", "sweep"),
 ];
 

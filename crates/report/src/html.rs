@@ -35,6 +35,21 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Markdown code spans (`` `x` ``) of already escaped text as `<code>`.
+fn code_spans(escaped: &str) -> String {
+    let mut out = String::with_capacity(escaped.len() + 32);
+    for (i, part) in escaped.split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push_str("<code>");
+            out.push_str(part);
+            out.push_str("</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 const STYLE: &str = "
 body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 1em 2em; color: #222; line-height: 1.45; }
 h1 { margin-bottom: 0.2em; }
@@ -104,6 +119,12 @@ pub fn page(r: &Report, plots: &[(Plot, String)]) -> String {
     }
     let exps = experiments(r);
     s.push_str("<p class=\"toc\"><a href=\"#claims\">claims</a>");
+    if r.cases
+        .iter()
+        .any(|c| crate::python::is_python(&c.key.binary))
+    {
+        s.push_str("<a href=\"#python\">python</a>");
+    }
     for e in &exps {
         let _ = write!(s, "<a href=\"#exp-{0}\">{0}</a>", escape(e));
     }
@@ -114,6 +135,14 @@ pub fn page(r: &Report, plots: &[(Plot, String)]) -> String {
         claim(r, i, row, plots, &mut s);
     }
     s.push_str("</section>\n");
+
+    if let Some(t) = crate::python::table(r) {
+        s.push_str("<section id=\"python\">\n<h2>Python beside Rust</h2>\n");
+        let intro = escape(crate::python::INTRO.trim()).replace('\n', " ");
+        let _ = writeln!(s, "<p>{}</p>", code_spans(&intro));
+        s.push_str(&t.html());
+        s.push_str("</section>\n");
+    }
 
     for e in &exps {
         let _ = writeln!(s, "<section id=\"exp-{0}\">\n<h2>{0}</h2>", escape(e));
@@ -213,6 +242,15 @@ fn claim(r: &Report, i: usize, row: &ClaimRow, plots: &[(Plot, String)], s: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_spans_become_code() {
+        assert_eq!(
+            code_spans("a `b` c `d`"),
+            "a <code>b</code> c <code>d</code>"
+        );
+        assert_eq!(code_spans("no code"), "no code");
+    }
 
     #[test]
     fn text_is_escaped() {

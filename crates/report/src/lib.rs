@@ -18,6 +18,7 @@ pub mod load;
 pub mod markdown;
 pub mod merge;
 pub mod plot;
+pub mod python;
 pub mod scaling;
 
 use std::collections::{BTreeMap, BTreeSet};

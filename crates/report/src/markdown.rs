@@ -174,6 +174,7 @@ pub fn summary(r: &Report, plots: &[Plot]) -> String {
     s.push_str("## Claims\n\n");
     claims_section(r, &mut s);
     s.push_str(HOW_TO_READ);
+    s.push_str(&crate::python::section(r));
     for e in experiments(r) {
         experiment_section(r, &e, plots, &mut s);
     }

@@ -285,6 +285,115 @@ fn tables_and_csv_match_their_snapshots() {
     snapshot("claims.csv", &report::csv_out::claims(&r));
 }
 
+/// Python records beside Rust ones: cpu and gil speedups at 2 cores, spawn,
+/// pingpong and memory, each with its kind of unit; and one case of an
+/// interpreter without the GIL (`python-nogil`).
+fn python_beside_rust() -> Vec<R> {
+    let py = |exp, model, unit: &str| {
+        R::new("python", exp, model)
+            .param("unit", unit)
+            .param("gil", true)
+            .param("interpreter", "/usr/bin/python3.11")
+    };
+    let mut rs = Vec::new();
+    for (bin, model, unit, x) in [
+        ("thread", "rayon", None, 1.98),
+        ("process", "pool", None, 2.01),
+        ("coroutine", "tokio-multi-thread", None, 1.95),
+        ("python", "threading", Some("thread"), 0.97),
+        ("python", "multiprocessing-pool", Some("process"), 1.88),
+        ("python", "asyncio", Some("coroutine"), 1.0),
+    ] {
+        let mut r = match unit {
+            Some(u) => py("cpu", model, u),
+            None => R::new(bin, "cpu", model),
+        };
+        r = r
+            .variant("balanced")
+            .cores(2)
+            .wall(500_000_000, 64)
+            .figure("speedup", x);
+        rs.push(r);
+    }
+    rs.push(
+        R::new("python-nogil", "gil", "threading")
+            .variant("balanced")
+            .cores(2)
+            .param("unit", "thread")
+            .param("gil", false)
+            .wall(500_000_000, 64)
+            .figure("speedup", 1.9),
+    );
+    rs.push(
+        R::new("thread", "gil", "gil-threads")
+            .variant("balanced")
+            .cores(2)
+            .figure("speedup", 1.0),
+    );
+    rs.push(
+        R::new("thread", "gil", "no-gil-threads")
+            .variant("balanced")
+            .cores(2)
+            .figure("speedup", 1.97),
+    );
+    rs.push(
+        py("gil", "threading", "thread")
+            .variant("balanced")
+            .cores(2)
+            .figure("speedup", 0.99),
+    );
+    for (r, p50) in [
+        (R::new("process", "spawn", "fork-exit"), 160_000),
+        (R::new("thread", "spawn", "std-spawn"), 17_000),
+        (
+            R::new("coroutine", "spawn", "tokio-current-thread").param("unit", "coroutine"),
+            390,
+        ),
+        (py("spawn", "multiprocessing-fork", "process"), 2_100_000),
+        (py("spawn", "threading", "thread"), 97_000),
+        (py("spawn", "asyncio", "coroutine"), 6_200),
+    ] {
+        rs.push(r.samples(vec![p50; 20]).wall(1_000_000, 20));
+    }
+    for (r, p50) in [
+        (R::new("thread", "pingpong", "pipe"), 3_900),
+        (R::new("coroutine", "pingpong", "tokio-current-thread"), 490),
+        (py("pingpong", "queue-threads", "thread"), 18_400),
+        (py("pingpong", "asyncio-queue", "coroutine"), 7_700),
+    ] {
+        rs.push(
+            r.variant("same-cpu")
+                .param("placement", "same-cpu")
+                .samples(vec![p50; 20])
+                .wall(1_000_000, 20),
+        );
+    }
+    for (r, bytes) in [
+        (R::new("process", "memory", "fork-idle"), 36_864.0),
+        (R::new("thread", "memory", "std-thread"), 9_830.0),
+        (py("memory", "multiprocessing", "process"), 3_500_000.0),
+        (py("memory", "threading", "thread"), 13_000.0),
+        (py("memory", "asyncio", "coroutine"), 1_200.0),
+    ] {
+        rs.push(r.figure("bytes_per_unit", bytes).wall(1_000_000, 10));
+    }
+    rs
+}
+
+#[test]
+fn python_sits_beside_rust_per_kind_of_unit() {
+    let r = Report::new(load(&python_beside_rust()));
+    let section = report::python::section(&r);
+    snapshot("python-beside-rust.md", &section);
+    assert!(r.summary(&[]).contains("## Python beside Rust"));
+    let rust_only = Report::new(load(&sweep()));
+    assert_eq!(
+        report::python::section(&rust_only),
+        "",
+        "no Python, no section"
+    );
+}
+
 /// Records whose claims come out each way: a quiet failure that stands, the
 /// same numbers on busy CPUs, repetitions that disagree, and computed
 /// comparisons weighed against the interference of their cases.

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod host;
 pub mod paths;
 pub mod plan;
+pub mod python;
 pub mod readme;
 pub mod runner;
 pub mod stop;
@@ -33,7 +34,7 @@ use harness::UsageError;
 
 pub use cli::Cli;
 
-use crate::plan::Plan;
+use crate::plan::{Calibrations, Plan};
 use crate::table::ModeSettings;
 
 /// Exit code: a run, the build or the report failed.
@@ -59,8 +60,20 @@ pub fn run(cli: Cli, argv: &[String]) -> anyhow::Result<u8> {
     let counts =
         plan::core_counts(&mode, list, cpus).map_err(|e| usage(format!("--cores-list: {e}")))?;
     let reps = cli.reps.unwrap_or(mode.reps);
-    let mut plan =
-        plan::expand(&rows, mode, counts, reps, cpus, cli.only.as_ref()).map_err(usage)?;
+    // Python is looked for only when a python row is chosen (a pyenv shim
+    // costs a quarter of a second to start).
+    let wants_python = rows.iter().any(|r| {
+        r.per_interpreter()
+            && r.runs_in(&mode)
+            && cli.only.as_ref().is_none_or(|re| re.is_match(&r.name()))
+    });
+    let pythons = if wants_python {
+        python::interpreters()
+    } else {
+        Vec::new()
+    };
+    let mut plan = plan::expand(&rows, mode, counts, reps, cpus, cli.only.as_ref(), &pythons)
+        .map_err(usage)?;
     if let Some(dir) = &cli.bin_dir {
         check_bin_dir(dir, &plan)?;
     }
@@ -102,26 +115,29 @@ pub fn run(cli: Cli, argv: &[String]) -> anyhow::Result<u8> {
         return Err(e);
     }
 
-    let units_per_ms = calibrate(&bin_dir, &mut plan, tty);
+    let used: Vec<&String> = pythons
+        .iter()
+        .filter(|p| plan.runs.iter().any(|r| r.python == Some(p.as_str())))
+        .collect();
+    let mut cal = Calibrations {
+        rust: calibrate(&bin_dir, &mut plan, tty),
+        python: Vec::new(),
+    };
+    for p in used {
+        let u = calibrate_python(&bin_dir, p, &mut plan, tty);
+        cal.python.push((p.clone(), u));
+    }
     let load = host::load_average();
     if !host::busy(&load, cpus).is_empty() {
         eprintln!(
             "sweep: warning: load average {load} on {cpus} CPU(s): other work competes for the CPUs, so the numbers will be noisy"
         );
     }
-    let header = header(
-        &plan,
-        &out,
-        root.as_deref(),
-        argv,
-        cpus,
-        load,
-        units_per_ms.clone(),
-    );
+    let header = header(&plan, &out, root.as_deref(), argv, cpus, load, &cal);
     std::fs::write(out.join("README.md"), readme::header(&header))
         .with_context(|| format!("cannot write {}", out.join("README.md").display()))?;
 
-    let outcome = runner::run_all(&plan, &bin_dir, &out, units_per_ms.as_deref(), tty);
+    let outcome = runner::run_all(&plan, &bin_dir, &out, &cal, tty);
     let report_ok = report(&bin_dir, &out);
     let footer = readme::Footer {
         finished: host::now_utc(),
@@ -260,27 +276,51 @@ fn build(root: &Path, bin_dir: &Path, plan: &Plan<'_>, tty: bool) -> anyhow::Res
     Ok(())
 }
 
+/// What `exe calibrate ARGS` prints: a positive number of units per
+/// millisecond, or `None`.
+fn calibration_of(exe: &Path, args: &[&str]) -> Option<String> {
+    if !paths::is_executable(exe) {
+        return None;
+    }
+    let mut child = stop::spawn(
+        Command::new(exe)
+            .arg("calibrate")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    )
+    .ok()?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut()?, &mut text).ok()?;
+    let ok = stop::wait(&mut child).ok()?.success();
+    let text = text.trim().to_string();
+    (ok && text.parse::<f64>().is_ok_and(|u| u > 0.0)).then_some(text)
+}
+
+/// A Python interpreter's own units per millisecond (`python calibrate
+/// --python P`), passed to its runs; `None`, with a note, where that fails.
+fn calibrate_python(
+    bin_dir: &Path,
+    python: &str,
+    plan: &mut Plan<'_>,
+    tty: bool,
+) -> Option<String> {
+    let measured = calibration_of(&bin_dir.join(table::PYTHON), &["--python", python]);
+    match &measured {
+        Some(u) if tty => eprintln!("sweep: calibrated {u} units per millisecond for {python}"),
+        Some(_) => {}
+        None => plan.note(format!(
+            "no calibration for {python}: each of its runs calibrates itself, so its work may differ slightly between runs"
+        )),
+    }
+    measured
+}
+
 /// Kernel units per millisecond, measured once by `thread calibrate` and
 /// passed to every run; `None`, with a note, where that is not possible.
 fn calibrate(bin_dir: &Path, plan: &mut Plan<'_>, tty: bool) -> Option<String> {
-    let exe = bin_dir.join(table::CALIBRATOR);
-    let measured = paths::is_executable(&exe)
-        .then(|| {
-            let mut child = stop::spawn(
-                Command::new(&exe)
-                    .arg("calibrate")
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::null()),
-            )
-            .ok()?;
-            let mut text = String::new();
-            std::io::Read::read_to_string(child.stdout.as_mut()?, &mut text).ok()?;
-            let ok = stop::wait(&mut child).ok()?.success();
-            let text = text.trim().to_string();
-            (ok && text.parse::<f64>().is_ok_and(|u| u > 0.0)).then_some(text)
-        })
-        .flatten();
+    let measured = calibration_of(&bin_dir.join(table::CALIBRATOR), &[]);
     match &measured {
         Some(u) if tty => eprintln!("sweep: calibrated {u} kernel units per millisecond"),
         Some(_) => {}
@@ -299,7 +339,7 @@ fn header(
     argv: &[String],
     cpus: u32,
     load: String,
-    units_per_ms: Option<String>,
+    cal: &Calibrations,
 ) -> readme::Header {
     let (model, hypervisor) = host::cpu_model();
     let online = host::online_cpus().map_or_else(|| "?".to_string(), |n| n.to_string());
@@ -331,7 +371,8 @@ fn header(
         mode: plan.mode,
         core_counts: plan.core_counts.clone(),
         reps: plan.reps,
-        units_per_ms,
+        units_per_ms: cal.rust.clone(),
+        pythons: cal.python.clone(),
         rel: paths::relative_to_root(out, root),
     }
 }

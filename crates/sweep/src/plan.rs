@@ -17,6 +17,33 @@ pub struct Run<'a> {
     pub cores: u32,
     /// Which repetition, from 1.
     pub rep: u32,
+    /// `--python`: the interpreter of a row that runs once per interpreter.
+    pub python: Option<&'a str>,
+}
+
+/// Kernel units per millisecond, as each calibrator printed it: the Rust
+/// kernel's (`thread calibrate`), and each Python interpreter's own
+/// (`python calibrate --python P`, about a hundred times fewer).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Calibrations {
+    /// The Rust kernel's.
+    pub rust: Option<String>,
+    /// `(interpreter, its calibration)`.
+    pub python: Vec<(String, Option<String>)>,
+}
+
+impl Calibrations {
+    /// The calibration a run's work is measured in.
+    pub fn of(&self, run: &Run<'_>) -> Option<&str> {
+        match run.python {
+            None => self.rust.as_deref(),
+            Some(p) => self
+                .python
+                .iter()
+                .find(|(i, _)| i == p)
+                .and_then(|(_, u)| u.as_deref()),
+        }
+    }
 }
 
 /// Everything a sweep will run.
@@ -78,8 +105,15 @@ pub fn core_counts(
 }
 
 /// Expands the table into runs. `allowed` is the CPUs this process may use
-/// (a row asking for more is skipped with a note). Fails, naming `--only`,
-/// when `only` matches no row, and when nothing is left to run.
+/// (a row asking for more is skipped with a note); `pythons` the
+/// interpreters the per-interpreter rows run with (none: those rows are
+/// skipped with a note). Rows that do not run in the mode are left out.
+/// Fails, naming `--only`, when `only` matches no row, and when nothing is
+/// left to run.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the plan's inputs, each used once"
+)]
 pub fn expand<'a>(
     rows: &'a [Row<'a>],
     mode: ModeSettings,
@@ -87,6 +121,7 @@ pub fn expand<'a>(
     reps: u32,
     allowed: u32,
     only: Option<&Regex>,
+    pythons: &'a [String],
 ) -> Result<Plan<'a>, String> {
     let chosen: Vec<&Row> = rows
         .iter()
@@ -109,6 +144,21 @@ pub fn expand<'a>(
         notes: Vec::new(),
     };
     for row in chosen {
+        if !row.runs_in(&mode) {
+            continue;
+        }
+        let interpreters: Vec<Option<&'a str>> = if row.per_interpreter() {
+            if pythons.is_empty() {
+                plan.note(format!(
+                    "skipped the {} rows: no python3 (3.9 or newer) on PATH",
+                    row.binary
+                ));
+                continue;
+            }
+            pythons.iter().map(|p| Some(p.as_str())).collect()
+        } else {
+            vec![None]
+        };
         let counts = match row.cores {
             Cores::All => core_counts.clone(),
             Cores::Max => vec![max],
@@ -122,9 +172,16 @@ pub fn expand<'a>(
             }
             Cores::N(n) => vec![n],
         };
-        for cores in counts {
-            for rep in 1..=reps {
-                plan.runs.push(Run { row, cores, rep });
+        for python in interpreters {
+            for &cores in &counts {
+                for rep in 1..=reps {
+                    plan.runs.push(Run {
+                        row,
+                        cores,
+                        rep,
+                        python,
+                    });
+                }
             }
         }
     }
@@ -182,8 +239,8 @@ impl Run<'_> {
     /// The run's arguments after its subcommand, without `--cores` and
     /// `--out`: the row's, `--work-ms X` turned into `--work-units` (X × the
     /// calibration, as `harness::work` rounds it), the mode's common flags
-    /// the row does not set, and `--units-per-ms` for the experiments that
-    /// take it.
+    /// the row does not set, `--units-per-ms` for the experiments that take
+    /// it, and `--python` for a per-interpreter row.
     pub fn args(&self, mode: &ModeSettings, units_per_ms: Option<&str>) -> Vec<String> {
         let row_args = self.row.args(mode);
         let per_ms = units_per_ms.and_then(|u| u.parse::<f64>().ok().map(|f| (u, f)));
@@ -212,13 +269,21 @@ impl Run<'_> {
         {
             out.extend(["--units-per-ms".to_string(), u.to_string()]);
         }
+        if let Some(p) = self.python {
+            out.extend(["--python".to_string(), p.to_string()]);
+        }
         out
     }
 
-    /// `binary experiment --cores c (rep r/K)`, how progress names it.
+    /// `binary experiment --cores c (rep r/K)`, how progress names it (and
+    /// the interpreter's file name, for a per-interpreter row).
     pub fn label(&self, reps: u32) -> String {
+        let python = self
+            .python
+            .map(|p| format!(" ({})", p.rsplit('/').next().unwrap_or(p)))
+            .unwrap_or_default();
         format!(
-            "{} {} --cores {} (rep {}/{reps})",
+            "{} {} --cores {} (rep {}/{reps}){python}",
             self.row.binary, self.row.experiment, self.cores, self.rep
         )
     }
@@ -265,7 +330,7 @@ process spawn    1    --duration-secs 1
     #[test]
     fn all_max_half_and_n() {
         let rows = parse(SMALL).unwrap();
-        let plan = expand(&rows, FULL, vec![1, 2, 4], 2, 4, None).unwrap();
+        let plan = expand(&rows, FULL, vec![1, 2, 4], 2, 4, None, &[]).unwrap();
         let runs: Vec<(&str, u32, u32)> = plan
             .runs
             .iter()
@@ -300,7 +365,7 @@ process spawn    1    --duration-secs 1
     #[test]
     fn a_row_wanting_more_cpus_than_allowed_is_skipped_with_a_note() {
         let rows = parse(SMALL).unwrap();
-        let plan = expand(&rows, QUICK, vec![1], 1, 1, None).unwrap();
+        let plan = expand(&rows, QUICK, vec![1], 1, 1, None, &[]).unwrap();
         assert!(plan.runs.iter().all(|r| r.row.experiment != "kitchen"));
         assert_eq!(
             plan.notes,
@@ -319,14 +384,14 @@ process spawn    1    --duration-secs 1
     fn only_filters_rows_and_names_them_when_nothing_matches() {
         let rows = parse(SMALL).unwrap();
         let re = Regex::new("^thread (cpu|race)$").unwrap();
-        let plan = expand(&rows, QUICK, vec![1, 2], 1, 2, Some(&re)).unwrap();
+        let plan = expand(&rows, QUICK, vec![1, 2], 1, 2, Some(&re), &[]).unwrap();
         assert_eq!(plan.runs.len(), 3);
         let re = Regex::new("nothing-like-this").unwrap();
-        let e = expand(&rows, QUICK, vec![1, 2], 1, 2, Some(&re)).unwrap_err();
+        let e = expand(&rows, QUICK, vec![1, 2], 1, 2, Some(&re), &[]).unwrap_err();
         assert!(e.contains("--only") && e.contains("matches no row"), "{e}");
         assert!(e.contains("thread cpu, thread kitchen"), "{e}");
         let re = Regex::new("kitchen").unwrap();
-        let e = expand(&rows, QUICK, vec![1, 2], 1, 2, Some(&re)).unwrap_err();
+        let e = expand(&rows, QUICK, vec![1, 2], 1, 2, Some(&re), &[]).unwrap_err();
         assert!(
             e.contains("nothing to run") && e.contains("only 2 CPU(s)"),
             "{e}"
@@ -334,9 +399,32 @@ process spawn    1    --duration-secs 1
     }
 
     #[test]
+    fn each_run_gets_its_own_kernels_calibration() {
+        let rows = parse("thread cpu 1 --work-ms 10\npython cpu 1 --work-ms 10").unwrap();
+        let pythons = ["/p/python3".to_string()];
+        let plan = expand(&rows, FULL, vec![1], 1, 1, None, &pythons).unwrap();
+        let cal = Calibrations {
+            rust: Some("300".into()),
+            python: vec![("/p/python3".into(), Some("2.5".into()))],
+        };
+        let args: Vec<String> = plan
+            .runs
+            .iter()
+            .map(|r| r.args(&FULL, cal.of(r)).join(" "))
+            .collect();
+        assert!(args[0].starts_with("--work-units 3000 "), "{}", args[0]);
+        assert!(args[1].starts_with("--work-units 25 "), "{}", args[1]);
+        assert!(
+            args[1].ends_with("--units-per-ms 2.5 --python /p/python3"),
+            "{}",
+            args[1]
+        );
+    }
+
+    #[test]
     fn args_get_the_calibration_and_the_common_flags() {
         let rows = parse(SMALL).unwrap();
-        let plan = expand(&rows, QUICK, vec![1], 1, 1, None).unwrap();
+        let plan = expand(&rows, QUICK, vec![1], 1, 1, None, &[]).unwrap();
         let cpu = &plan.runs[0];
         assert_eq!(
             cpu.args(&QUICK, Some("286.507")).join(" "),
@@ -364,17 +452,35 @@ process spawn    1    --duration-secs 1
     fn the_real_table_in_quick_mode_on_two_cpus() {
         let rows = parse(EXPERIMENTS).unwrap();
         let counts = core_counts(&QUICK, None, 2).unwrap();
-        let plan = expand(&rows, QUICK, counts, QUICK.reps, 2, None).unwrap();
-        // the three `kitchen 3` rows are skipped on 2 CPUs
-        assert_eq!(plan.notes.len(), 3);
+        let plan = expand(&rows, QUICK, counts.clone(), QUICK.reps, 2, None, &[]).unwrap();
+        // the three `kitchen 3` rows are skipped on 2 CPUs, and the python rows without python3
+        assert_eq!(plan.notes.len(), 4, "{:?}", plan.notes);
         assert_eq!(plan.runs.len(), 3 * 38, "every run three times");
+        let pythons = [
+            "/usr/bin/python3".to_string(),
+            "/usr/bin/python3.14t".to_string(),
+        ];
+        let with = expand(&rows, QUICK, counts, QUICK.reps, 2, None, &pythons).unwrap();
+        // eight python rows in quick mode, each at one core count, per interpreter
+        assert_eq!(with.runs.len(), 3 * 38 + 3 * 8 * 2);
+        let gil = with
+            .runs
+            .iter()
+            .find(|r| r.row.name() == "python gil" && r.python == Some("/usr/bin/python3.14t"))
+            .unwrap();
+        assert_eq!(gil.cores, 2);
+        assert!(
+            gil.args(&QUICK, None)
+                .ends_with(&["--python".into(), "/usr/bin/python3.14t".into()])
+        );
+        assert!(gil.label(3).ends_with("(rep 1/3) (python3.14t)"));
         let lines = plan.lines();
         assert_eq!(
             lines[0],
             "thread kitchen --cores 1 (rep 1/3) --orders 3 --duration-secs 0.1 --warmup-secs 0.02 --timeout-secs 120"
         );
         assert!(lines.iter().all(|l| !l.ends_with(' ')));
-        let full = expand(&rows, FULL, vec![1, 2], 3, 2, None).unwrap();
+        let full = expand(&rows, FULL, vec![1, 2], 3, 2, None, &[]).unwrap();
         assert_eq!(
             full.runs.len(),
             114,

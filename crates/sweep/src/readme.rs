@@ -44,6 +44,9 @@ pub struct Header {
     pub reps: u32,
     /// The calibration, as `thread calibrate` printed it.
     pub units_per_ms: Option<String>,
+    /// The Python interpreters of the `python` rows, with the calibration
+    /// `python calibrate` printed for each.
+    pub pythons: Vec<(String, Option<String>)>,
     /// The run folder from the repository root (`results/<name>`).
     pub rel: String,
 }
@@ -88,6 +91,16 @@ pub fn header(h: &Header) -> String {
         "- calibration: {} kernel units/ms (`--units-per-ms` of every run; cpu and gil get `--work-units`)",
         h.units_per_ms.as_deref().unwrap_or("none")
     );
+    for (python, units) in &h.pythons {
+        let cal = units.as_deref().map_or_else(
+            || "each run calibrates itself".to_string(),
+            |u| format!("calibrated {u} units/ms of its own (`--units-per-ms` of its runs)"),
+        );
+        let _ = writeln!(
+            s,
+            "- python: `{python}` (`--python` of the python rows), {cal}"
+        );
+    }
     let _ = writeln!(
         s,
         "- flags every run gets unless its row sets them: `{}`\n",
@@ -274,8 +287,26 @@ mod tests {
             core_counts: vec![1, 2],
             reps: 3,
             units_per_ms: Some("286.507".into()),
+            pythons: Vec::new(),
             rel: "results/2026-11-23-linux-vm".into(),
         }
+    }
+
+    #[test]
+    fn the_header_names_each_python_interpreter() {
+        let mut h = header_of();
+        h.pythons = vec![
+            ("/usr/bin/python3.11".into(), Some("2.407".into())),
+            ("/usr/bin/python3.14t".into(), None),
+        ];
+        let text = header(&h);
+        assert!(
+            text.contains("- python: `/usr/bin/python3.11` (`--python` of the python rows), calibrated 2.407 units/ms"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "`/usr/bin/python3.14t` (`--python` of the python rows), each run calibrates itself"
+        ));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::plan::{Plan, Run};
+use crate::plan::{Calibrations, Plan, Run};
 use crate::stop;
 
 /// How one run went, a row of the README's Runs table.
@@ -73,7 +73,7 @@ pub fn run_all(
     plan: &Plan<'_>,
     bin_dir: &Path,
     out: &Path,
-    units_per_ms: Option<&str>,
+    cal: &Calibrations,
     tty: bool,
 ) -> Outcome {
     let bar = progress(plan.runs.len() as u64, tty);
@@ -84,7 +84,7 @@ pub fn run_all(
             break;
         }
         bar.set_message(run.label(plan.reps));
-        let mut done = run_one(run, plan, bin_dir, out, units_per_ms, &bar);
+        let mut done = run_one(run, plan, bin_dir, out, cal.of(run), &bar);
         bar.inc(1);
         // A benchmark catches Ctrl-C itself (to kill its children) and exits
         // 130: that exit code is the user's stop.

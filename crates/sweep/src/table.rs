@@ -19,9 +19,17 @@ use std::fmt;
 /// `half` = half the largest (at least 1), so that a load generator gets the
 /// other half of the CPUs to itself; a number N = N only (skipped, with a
 /// note, where fewer CPUs are allowed). Without `|` both modes get the same
-/// args. `--work-ms X` becomes `--work-units` (X × the calibration), so every
+/// args; `-` in place of a mode's args means the row does not run in that
+/// mode. `--work-ms X` becomes `--work-units` (X × the calibration), so every
 /// binary does exactly the same units of work; the mode's [`ModeSettings::common`]
 /// flags are added unless a row sets them.
+///
+/// The [`PYTHON`] rows run once per Python interpreter the sweep finds
+/// (`python3` on PATH, then each free-threaded `python3.13t`, `python3.14t`…),
+/// with `--python` and that interpreter's own calibration; where there is no
+/// `python3` they are skipped with a note. In quick mode they add 11–13 s of
+/// runs on 2 CPUs (three repetitions of eight rows, each a fresh interpreter;
+/// measured 2026-12-01), within the 15 s they may take.
 ///
 /// Budget: a full sweep on 2 CPUs (core counts 1 and 2 × 3 reps, 111 runs)
 /// took 4:50 (2026-11-23); on 16 CPUs (5 core counts × 3 reps) it is about 7
@@ -74,7 +82,23 @@ thread             race        max                             |
 blocking-io        echo        half --connections 10,100,1000,10000 | --connections 100
 nonblocking-socket echo        half --connections 10,100,1000,10000 | --connections 100
 coroutine          echo        half --connections 10,100,1000,10000 | --connections 100
+# CPython's own threading, multiprocessing and asyncio, on the same work (once per interpreter)
+python             kitchen     1    --orders 3                 | --orders 3
+python             kitchen     3    --orders 300 --model multiprocessing-pool,asyncio,multiprocessing-asyncio | -
+python             kitchen     max  --orders 60 --model multiprocessing-pool,asyncio,multiprocessing-asyncio | -
+python             cpu         all  --work-ms 200 --tasks 64   | -
+python             cpu         1    -                          | --work-ms 80 --tasks 16 --dist balanced
+python             gil         all  --work-ms 300 --tasks 64 --dist balanced | -
+python             gil         max  -                          | --work-ms 200 --tasks 64 --dist balanced
+python             requests    1                               | --requests 10 --delay-ms 20
+python             stall       1                               |
+python             spawn       1                               | --model threading,multiprocessing-fork,asyncio
+python             pingpong    2                               | --placement same-cpu
+python             memory      1                               | --tasks 10000 --threads 100 --processes 6 --steps 3
 ";
+
+/// The binary whose rows run once per Python interpreter, with `--python`.
+pub const PYTHON: &str = "python";
 
 /// The experiments whose subcommand takes `--units-per-ms` (their flags
 /// flatten `harness::cli::CalibrationArgs`): the sweep passes its one
@@ -187,6 +211,10 @@ pub struct Row<'t> {
     pub full: Vec<&'t str>,
     /// Its arguments in quick mode.
     pub quick: Vec<&'t str>,
+    /// Whether it runs in full mode (its full args are not `-`).
+    pub in_full: bool,
+    /// Whether it runs in quick mode (its quick args are not `-`).
+    pub in_quick: bool,
 }
 
 impl<'t> Row<'t> {
@@ -197,6 +225,20 @@ impl<'t> Row<'t> {
         } else {
             &self.full
         }
+    }
+
+    /// Whether it runs in the given mode.
+    pub fn runs_in(&self, mode: &ModeSettings) -> bool {
+        if mode.is_quick() {
+            self.in_quick
+        } else {
+            self.in_full
+        }
+    }
+
+    /// Whether it runs once per Python interpreter, with `--python`.
+    pub fn per_interpreter(&self) -> bool {
+        self.binary == PYTHON
     }
 
     /// `binary experiment`, what `--only` matches.
@@ -257,7 +299,17 @@ pub fn parse(text: &str) -> Result<Vec<Row<'_>>, String> {
             },
         };
         let full: Vec<&str> = fields.collect();
-        let quick = quick.map_or_else(|| full.clone(), |q| q.split_whitespace().collect());
+        let quick: Vec<&str> =
+            quick.map_or_else(|| full.clone(), |q| q.split_whitespace().collect());
+        let skipped = |args: &[&str]| args == ["-"];
+        let (in_full, in_quick) = (!skipped(&full), !skipped(&quick));
+        if !in_full && !in_quick {
+            return Err(at(format!(
+                "{binary} {experiment} runs in no mode (`-` on both sides)"
+            )));
+        }
+        let full = if in_full { full } else { Vec::new() };
+        let quick = if in_quick { quick } else { Vec::new() };
         for arg in full.iter().chain(&quick) {
             if matches!(*arg, "--cores" | "--out") {
                 return Err(at(format!(
@@ -271,6 +323,8 @@ pub fn parse(text: &str) -> Result<Vec<Row<'_>>, String> {
             cores,
             full,
             quick,
+            in_full,
+            in_quick,
         });
     }
     Ok(rows)
@@ -290,7 +344,7 @@ mod tests {
     #[test]
     fn the_table_parses() {
         let rows = parse(EXPERIMENTS).unwrap();
-        assert_eq!(rows.len(), 33);
+        assert_eq!(rows.len(), 45);
         let first = &rows[0];
         assert_eq!(
             (first.binary, first.experiment, first.cores),
@@ -326,6 +380,29 @@ mod tests {
         assert_eq!(rows[0].full, ["--orders", "300"]);
         assert_eq!(rows[0].quick, rows[0].full);
         assert_eq!(rows[0].cores, Cores::N(3));
+    }
+
+    #[test]
+    fn a_dash_keeps_a_row_out_of_a_mode() {
+        let rows =
+            parse("python cpu all --work-ms 200 | -\npython cpu 1 - | --work-ms 40").unwrap();
+        assert!(rows[0].runs_in(&FULL) && !rows[0].runs_in(&QUICK));
+        assert!(rows[0].quick.is_empty());
+        assert!(!rows[1].runs_in(&FULL) && rows[1].runs_in(&QUICK));
+        assert_eq!(rows[1].args(&QUICK), ["--work-ms", "40"]);
+        assert!(rows[0].per_interpreter());
+        let e = parse("python cpu 1 - | -").unwrap_err();
+        assert!(e.contains("runs in no mode"), "{e}");
+        let python: Vec<Row<'_>> = parse(EXPERIMENTS)
+            .unwrap()
+            .into_iter()
+            .filter(Row::per_interpreter)
+            .collect();
+        assert!(
+            python
+                .iter()
+                .any(|r| r.experiment == "gil" && r.runs_in(&QUICK))
+        );
     }
 
     #[test]

@@ -64,6 +64,9 @@ fn every_row_passes_only_flags_its_subcommand_takes() {
         if row.calibrated() {
             passed.insert("--units-per-ms");
         }
+        if row.per_interpreter() {
+            passed.insert("--python");
+        }
         for flag in passed {
             if !takes.contains(flag) {
                 problems.push(format!("{} does not take {flag}", row.name()));

@@ -73,14 +73,49 @@ pub struct Stall {
     pub spawn_blocking: Tail,
 }
 
-/// The model names of `stall`'s three cases, as their records carry them.
-const STALL_CASES: [&str; 3] = ["blocking-sleep", "async-sleep", "spawn-blocking"];
+/// The three calls of `stall` in one language: for each, the variant its
+/// case carries in records and the words the verdict uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Calls<'a> {
+    /// The blocking sleep inside a task: `(variant, words)`.
+    pub blocking: (&'a str, &'a str),
+    /// The runtime's own (async) sleep.
+    pub asleep: (&'a str, &'a str),
+    /// The blocking sleep moved off the runtime's thread.
+    pub offload: (&'a str, &'a str),
+}
 
-/// `stall` for one runtime on `threads` threads: the blocking sleep of
-/// `block` stalls the heartbeat (see [`STALLED_MIN_OF_BLOCK`]) while neither
-/// non-blocking call does (see [`FREE_MAX_OF_STALLED`]); inconclusive when a
-/// case took too few heartbeats for a tail.
+/// The Rust runtimes' calls (`coroutine stall`).
+pub const RUST: Calls<'static> = Calls {
+    blocking: ("blocking-sleep", "std::thread::sleep"),
+    asleep: ("async-sleep", "an async sleep"),
+    offload: ("spawn-blocking", "spawn_blocking"),
+};
+
+/// Python's calls (`python stall`, asyncio).
+pub const PYTHON: Calls<'static> = Calls {
+    blocking: ("time-sleep", "time.sleep()"),
+    asleep: ("asyncio-sleep", "asyncio.sleep()"),
+    offload: ("run-in-executor", "loop.run_in_executor"),
+};
+
+/// `stall` for one Rust runtime: [`stall_of`] with the [`RUST`] calls.
 pub fn stall(t: Stall, block: Duration, threads: usize, model: &str) -> Verdict {
+    stall_of(&RUST, t, block, threads, model)
+}
+
+/// `stall` for one runtime on `threads` threads, whose calls are `calls`: the
+/// blocking sleep of `block` stalls the heartbeat (see
+/// [`STALLED_MIN_OF_BLOCK`]) while neither non-blocking call does (see
+/// [`FREE_MAX_OF_STALLED`]); inconclusive when a case took too few
+/// heartbeats for a tail.
+pub fn stall_of(
+    calls: &Calls<'_>,
+    t: Stall,
+    block: Duration,
+    threads: usize,
+    model: &str,
+) -> Verdict {
     let block_ns = block.as_nanos() as f64;
     let stalled = t.blocking_sleep.ns as f64 >= STALLED_MIN_OF_BLOCK * block_ns;
     let free = t.async_sleep.ns.max(t.spawn_blocking.ns) as f64
@@ -95,14 +130,17 @@ pub fn stall(t: Stall, block: Duration, threads: usize, model: &str) -> Verdict 
         (true, false) => "a non-blocking call stalled the heartbeat too",
     };
     let text = format!(
-        "{model} on {threads} thread(s): a {} ms std::thread::sleep inside a task made the 1 ms heartbeat late by {} {:.2} ms, \
-         while an async sleep left it at {} {:.2} ms and spawn_blocking at {} {:.2} ms \
+        "{model} on {threads} thread(s): a {} ms {} inside a task made the 1 ms heartbeat late by {} {:.2} ms, \
+         while {} left it at {} {:.2} ms and {} at {} {:.2} ms \
          (stalled: at least half the block; not stalled: at most a quarter of that): {how}",
         block.as_millis(),
+        calls.blocking.1,
         q(&t.blocking_sleep),
         ms(t.blocking_sleep.ns),
+        calls.asleep.1,
         q(&t.async_sleep),
         ms(t.async_sleep.ns),
+        calls.offload.1,
         q(&t.spawn_blocking),
         ms(t.spawn_blocking.ns),
     );
@@ -122,7 +160,8 @@ pub fn stall(t: Stall, block: Duration, threads: usize, model: &str) -> Verdict 
     } else {
         Verdict::new(Claim::C6, stalled && free, text)
     };
-    v.comparing(STALL_CASES.iter().map(|c| format!("{model} ({c})")))
+    let cases = [calls.blocking.0, calls.asleep.0, calls.offload.0];
+    v.comparing(cases.iter().map(|c| format!("{model} ({c})")))
 }
 
 /// `wouldblock`: the non-blocking read returned at once (its tail under
@@ -201,6 +240,23 @@ mod tests {
         let v = stall(few, block, 1, "smol");
         assert_eq!(v.outcome, Outcome::Inconclusive);
         assert!(v.reason.unwrap().contains("12 samples"));
+    }
+
+    #[test]
+    fn python_calls_name_pythons_cases() {
+        let p = Stall {
+            blocking_sleep: tail(19_000_000),
+            async_sleep: tail(1_100_000),
+            spawn_blocking: tail(1_200_000),
+        };
+        let v = stall_of(&PYTHON, p, Duration::from_millis(20), 1, "asyncio");
+        assert!(v.holds(), "{}", v.text);
+        assert_eq!(v.compared[0], "asyncio (time-sleep)");
+        assert!(
+            v.text.contains("time.sleep()") && v.text.contains("loop.run_in_executor"),
+            "{}",
+            v.text
+        );
     }
 
     #[test]
