@@ -18,7 +18,54 @@ use crate::plot::{Kind, Plot};
 use record::Claim;
 
 /// Most plots shown beside one claim (the rest are in its experiments' sections).
-const PLOTS_PER_CLAIM: usize = 3;
+const PLOTS_PER_CLAIM: usize = 4;
+
+/// Binaries in the order their plots are shown beside a claim (the Rust
+/// models, then CPython's, then the servers').
+const BINARY_ORDER: [&str; 6] = [
+    "thread",
+    "process",
+    "coroutine",
+    "python",
+    "blocking-io",
+    "nonblocking-socket",
+];
+
+/// The plots shown beside `claim`, at most [`PLOTS_PER_CLAIM`]: the telling
+/// kind first (`gil`'s speedup bars for C11, `quadrants`' for C13, speedup curves where the claim
+/// is about scaling, memory per unit where it is about weight), then one plot
+/// per binary before a second of any binary.
+fn claim_plots(claim: Claim, plots: &[(Plot, String)]) -> Vec<&(Plot, String)> {
+    let telling = |p: &Plot| -> u8 {
+        match (&p.kind, claim) {
+            (Kind::Bars { experiment }, Claim::C11) if experiment == "gil" => 0,
+            (Kind::Bars { experiment }, Claim::C13) if experiment == "quadrants" => 0,
+            (Kind::Memory, Claim::C7 | Claim::C10) => 0,
+            (Kind::Speedup { .. }, Claim::C2 | Claim::C3 | Claim::C11) => 1,
+            _ => 2,
+        }
+    };
+    let rank = |p: &Plot| {
+        p.binary().map_or(BINARY_ORDER.len(), |b| {
+            BINARY_ORDER
+                .iter()
+                .position(|x| *x == b)
+                .unwrap_or(BINARY_ORDER.len())
+        })
+    };
+    let mut candidates: Vec<&(Plot, String)> = plots
+        .iter()
+        .filter(|(p, _)| claim.experiments().iter().any(|e| p.shows(e)))
+        .collect();
+    candidates.sort_by_key(|(p, _)| (telling(p), rank(p)));
+    let mut seen = std::collections::BTreeSet::new();
+    let (mut shown, rest): (Vec<_>, Vec<_>) = candidates
+        .into_iter()
+        .partition(|(p, _)| p.binary().is_none_or(|b| seen.insert(b)));
+    shown.extend(rest);
+    shown.truncate(PLOTS_PER_CLAIM);
+    shown
+}
 
 /// `<`, `>`, `&`, `"` escaped for HTML text and attributes.
 pub fn escape(s: &str) -> String {
@@ -224,16 +271,7 @@ fn claim(r: &Report, i: usize, row: &ClaimRow, plots: &[(Plot, String)], s: &mut
             escape(&c.basis)
         );
     }
-    // The telling plots first: speedup where the claim is about scaling,
-    // latencies, bars and memory elsewhere.
-    let scaling = matches!(row.claim, Claim::C2 | Claim::C3 | Claim::C11);
-    let mut shown: Vec<&(Plot, String)> = plots
-        .iter()
-        .filter(|(p, _)| row.claim.experiments().iter().any(|e| p.shows(e)))
-        .collect();
-    shown.sort_by_key(|(p, _)| matches!(p.kind, Kind::Speedup { .. }) != scaling);
-    shown.truncate(PLOTS_PER_CLAIM);
-    for (p, svg) in shown {
+    for (p, svg) in claim_plots(row.claim, plots) {
         s.push_str(&figure(p, svg));
     }
     s.push_str("</article>\n");
@@ -250,6 +288,58 @@ mod tests {
             "a <code>b</code> c <code>d</code>"
         );
         assert_eq!(code_spans("no code"), "no code");
+    }
+
+    fn latency(experiment: &str, binary: &str) -> (Plot, String) {
+        let p = Plot {
+            file: format!("latency-{experiment}-{binary}.svg"),
+            kind: Kind::Latency {
+                experiment: experiment.into(),
+                group: binary.into(),
+                members: vec![binary.into()],
+            },
+        };
+        (p, String::new())
+    }
+
+    fn files(shown: &[&(Plot, String)]) -> Vec<String> {
+        shown.iter().map(|(p, _)| p.file.clone()).collect()
+    }
+
+    #[test]
+    fn claim_plots_put_the_telling_kind_first_and_spread_binaries() {
+        let mut plots: Vec<(Plot, String)> = ["coroutine", "process", "python", "thread"]
+            .iter()
+            .map(|b| latency("spawn", b))
+            .collect();
+        plots.push(latency("spawn", "thread"));
+        plots.push((
+            Plot {
+                file: "memory-per-unit.svg".into(),
+                kind: Kind::Memory,
+            },
+            String::new(),
+        ));
+        let shown = claim_plots(Claim::C7, &plots);
+        assert_eq!(
+            files(&shown),
+            [
+                "memory-per-unit.svg",
+                "latency-spawn-thread.svg",
+                "latency-spawn-process.svg",
+                "latency-spawn-coroutine.svg"
+            ]
+        );
+        // Nothing of another claim's experiments.
+        assert!(claim_plots(Claim::C12, &plots).is_empty());
+        // A second plot of a binary only once every binary has one.
+        let two: Vec<(Plot, String)> = vec![
+            latency("spawn", "thread"),
+            latency("spawn", "thread"),
+            latency("spawn", "python"),
+        ];
+        let shown = claim_plots(Claim::C7, &two);
+        assert_eq!(shown[1].0.binary(), Some("python"));
     }
 
     #[test]

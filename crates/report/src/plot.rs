@@ -8,10 +8,17 @@
 //!   at each series' largest core count — split into small multiples (per
 //!   binary, then per variant) so that no chart has more than
 //!   [`MAX_SERIES`] lines;
-//! - `memory-per-unit.svg`: resident memory per live unit, one bar per model;
+//! - `memory-per-unit.svg`: resident memory per live unit, one bar per model
+//!   of every binary;
+//! - `bars-gil.svg`: each `gil` model's speedup over `sequential` at its
+//!   most cores (C11); `bars-quadrants.svg`: the work each quadrant's caller
+//!   did while it waited, as a share of what one core could do (C13);
 //! - `bars-<experiment>.svg`: for an experiment with none of the above, its
 //!   telling number per model (`race`: the share of updates lost; otherwise
 //!   the median wall time).
+//!
+//! A bar chart names each bar on its axis and writes its value at its end,
+//! one colour per binary; it grows taller with its bars (no limit of ten).
 //!
 //! Every chart keeps its legend outside the plot area (to the right), uses a
 //! palette of ten distinct colours (never repeated: ten series at most), and
@@ -27,10 +34,14 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::Report;
 use crate::claims::MEMORY_FIGURES;
 use crate::merge::Case;
-use record::fmt::fmt_ns;
+use record::fmt::{fmt_bytes, fmt_ns};
 
 /// Width and height of every chart, pixels.
 const SIZE: (u32, u32) = (900, 480);
+/// A bar chart's height per bar, and for its title and axis, pixels.
+const BAR_HEIGHT: u32 = 30;
+const BAR_CHART_EXTRA: u32 = 110;
+const BAR_CHART_MIN: u32 = 240;
 /// Width of the legend column on the right, pixels.
 const LEGEND_WIDTH: u32 = 310;
 const FONT: &str = "sans-serif";
@@ -99,6 +110,16 @@ impl Plot {
             | Kind::Latency { experiment, .. }
             | Kind::Bars { experiment } => Some(experiment),
             Kind::Memory => None,
+        }
+    }
+
+    /// The binary it draws, where it draws one (speedup, and latency split
+    /// per binary).
+    pub fn binary(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Speedup { binary, .. } => Some(binary),
+            Kind::Latency { members, .. } => members.first().and_then(|m| m.split(' ').next()),
+            Kind::Memory | Kind::Bars { .. } => None,
         }
     }
 
@@ -233,9 +254,28 @@ fn slug(s: &str) -> String {
 /// A bar chart's number: its name, how to read it off a case, how to show it.
 type BarMetric = (&'static str, fn(&Case) -> Option<f64>, fn(f64) -> String);
 
+/// Experiments that get a bar chart beside their other plots.
+const BARS_AS_WELL: [&str; 2] = ["gil", "quadrants"];
+
 /// The telling number of an experiment's bar chart.
 fn bar_metric(experiment: &str) -> BarMetric {
     match experiment {
+        "gil" => (
+            "speedup over sequential, at the most cores",
+            |c| {
+                if c.key.model == "sequential" {
+                    None
+                } else {
+                    c.figure("speedup")
+                }
+            },
+            |v| format!("{v:.2}×"),
+        ),
+        "quadrants" => (
+            "work done while waiting, share of what one core could do",
+            |c| c.figure("units_share_of_wait"),
+            |v| format!("{:.0} %", 100.0 * v),
+        ),
         "race" => (
             "share of the updates lost",
             |c| c.figure("lost_fraction"),
@@ -299,6 +339,19 @@ pub fn plan(r: &Report) -> Vec<Plot> {
             kind: Kind::Memory,
         });
     }
+    // The number that decides C11 (`gil`: the in-run speedup at the most
+    // cores, which a quick sweep measures at one core count only) and C13
+    // (`quadrants`: the work a caller did while it waited), one bar per model.
+    for experiment in BARS_AS_WELL {
+        if !named_bars(r, experiment, bar_metric(experiment).1).is_empty() {
+            out.push(Plot {
+                file: format!("bars-{experiment}.svg"),
+                kind: Kind::Bars {
+                    experiment: experiment.into(),
+                },
+            });
+        }
+    }
     let mut bare: Vec<String> = r
         .cases
         .iter()
@@ -319,9 +372,35 @@ pub fn plan(r: &Report) -> Vec<Plot> {
 /// Draws one plot as an SVG document.
 pub fn render(r: &Report, plot: &Plot) -> anyhow::Result<String> {
     let mut svg = String::new();
+    let fail = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", plot.file);
+    let bar_chart = match &plot.kind {
+        Kind::Memory => Some((
+            memory_bars(r),
+            ("bytes per unit (log scale)", fmt_bytes as fn(f64) -> String),
+            true,
+        )),
+        Kind::Bars { experiment } => {
+            let (what, get, show) = bar_metric(experiment);
+            Some((
+                named_bars(r, experiment, get),
+                (what, show),
+                !matches!(experiment.as_str(), "race" | "gil" | "quadrants"),
+            ))
+        }
+        Kind::Speedup { .. } | Kind::Latency { .. } => None,
+    };
+    if let Some((values, metric, log)) = bar_chart {
+        let height = (BAR_CHART_EXTRA + BAR_HEIGHT * values.len() as u32).max(BAR_CHART_MIN);
+        let root = SVGBackend::with_string(&mut svg, (SIZE.0, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail(&e))?;
+        bars(&root, &plot.title(), &values, metric, log).map_err(|e| fail(&e))?;
+        root.present().map_err(|e| fail(&e))?;
+        drop(root);
+        return Ok(svg);
+    }
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+        root.fill(&WHITE).map_err(|e| fail(&e))?;
         let (area, side) = root.split_horizontally(SIZE.0 - LEGEND_WIDTH);
         let entries = match &plot.kind {
             Kind::Speedup { experiment, binary } => speedup(r, &area, experiment, binary),
@@ -330,27 +409,11 @@ pub fn render(r: &Report, plot: &Plot) -> anyhow::Result<String> {
                 group,
                 members,
             } => latency(r, &area, experiment, group, members),
-            Kind::Memory => bars(
-                &area,
-                &plot.title(),
-                memory_bars(r),
-                "bytes per unit (log scale)",
-                true,
-            ),
-            Kind::Bars { experiment } => {
-                let (what, get, _) = bar_metric(experiment);
-                bars(
-                    &area,
-                    &plot.title(),
-                    named_bars(r, experiment, get),
-                    what,
-                    experiment != "race",
-                )
-            }
+            Kind::Memory | Kind::Bars { .. } => unreachable!("drawn above"),
         }
-        .map_err(|e| anyhow!("cannot draw {}: {e}", plot.file))?;
-        draw_legend(&side, &entries).map_err(|e| anyhow!("cannot draw {}: {e}", plot.file))?;
-        root.present().map_err(|e| anyhow!("{e}"))?;
+        .map_err(|e| fail(&e))?;
+        draw_legend(&side, &entries).map_err(|e| fail(&e))?;
+        root.present().map_err(|e| fail(&e))?;
     }
     Ok(svg)
 }
@@ -586,37 +649,58 @@ fn memory_bars(r: &Report) -> Vec<(String, f64)> {
     bars.into_iter().collect()
 }
 
-/// One bar per binary and model of `experiment` (at its largest core count).
+/// One bar per binary and model of `experiment`, at its largest core count.
 fn named_bars(r: &Report, experiment: &str, get: fn(&Case) -> Option<f64>) -> Vec<(String, f64)> {
-    let mut bars: BTreeMap<String, f64> = BTreeMap::new();
+    let mut bars: BTreeMap<String, (u64, f64)> = BTreeMap::new();
     for c in r.cases.iter().filter(|c| c.key.experiment == experiment) {
         if let Some(v) = get(c) {
-            bars.insert(format!("{} {}", c.key.binary, c.key.label()), v);
+            let slot = bars
+                .entry(format!("{} {}", c.key.binary, c.key.label()))
+                .or_insert((c.cores, v));
+            if c.cores >= slot.0 {
+                *slot = (c.cores, v);
+            }
         }
     }
-    bars.into_iter().collect()
+    bars.into_iter().map(|(k, (_, v))| (k, v)).collect()
 }
 
-/// Horizontal bars, one colour per bar (ten at most, the rest left out),
-/// on a log axis in bytes or nanoseconds (`log`), else linear from 0.
+/// Horizontal bars, each named on the axis and its value written at its
+/// end, one colour per binary (the names' first word); on a log axis in
+/// bytes or nanoseconds (`log`), else linear from 0. No legend is needed, so
+/// there is no limit on the bars: the chart grows with them.
 fn bars(
     root: &Area<'_>,
     title: &str,
-    bars: Vec<(String, f64)>,
-    what: &str,
+    bars: &[(String, f64)],
+    (what, show): (&str, fn(f64) -> String),
     log: bool,
-) -> DrawResult<Vec<Entry>> {
-    let bars: Vec<(String, f64)> = bars.into_iter().take(MAX_SERIES).collect();
+) -> DrawResult {
     let n = bars.len().max(1) as f64;
-    let entries: Vec<Entry> = bars
+    let mut binaries: Vec<&str> = Vec::new();
+    let colours: Vec<RGBColor> = bars
         .iter()
-        .enumerate()
-        .map(|(i, (name, _))| (PALETTE[i], false, name.clone()))
+        .map(|(name, _)| {
+            let b = name.split(' ').next().unwrap_or_default();
+            let i = binaries.iter().position(|x| *x == b).unwrap_or_else(|| {
+                binaries.push(b);
+                binaries.len() - 1
+            });
+            PALETTE[i % MAX_SERIES]
+        })
         .collect();
+    let label_width = bars
+        .iter()
+        .map(|(name, _)| name.chars().count() as u32 * 7 + 16)
+        .max()
+        .unwrap_or(40)
+        .clamp(40, 420);
     let hi_v = bars.iter().map(|b| b.1).fold(0.0, f64::max);
+    let y_range = 0.0..n;
+    // Bar i (from the top) spans y in [n-i-1, n-i].
     if log {
         let lo = bars.iter().map(|b| b.1).fold(f64::MAX, f64::min).max(1.0) / 2.0;
-        let hi = hi_v.max(lo * 4.0) * 2.0;
+        let hi = hi_v.max(lo * 4.0) * 3.0;
         let units = if what.starts_with("bytes") {
             BYTE_UNITS
         } else {
@@ -628,44 +712,74 @@ fn bars(
             .caption(title, (FONT, 20))
             .margin(14)
             .x_label_area_size(40)
-            .y_label_area_size(10)
-            .build_cartesian_2d((lo..hi).log_scale().with_key_points(keys), 0.0..n)?;
+            .y_label_area_size(label_width)
+            .build_cartesian_2d((lo..hi).log_scale().with_key_points(keys), y_range)?;
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .y_labels(0)
             .x_desc(what)
             .x_label_formatter(&|v| label_of(&t, *v))
+            .y_labels(0)
             .draw()?;
         for (i, (_, v)) in bars.iter().enumerate() {
             let y = n - i as f64 - 1.0;
             chart.draw_series(std::iter::once(Rectangle::new(
                 [(lo, y + 0.2), (*v, y + 0.8)],
-                PALETTE[i].mix(0.85).filled(),
+                colours[i].mix(0.85).filled(),
             )))?;
+            chart.draw_series(std::iter::once(bar_value(*v * 1.05, y, show(*v))))?;
         }
+        bar_names(root, bars, |y| chart.backend_coord(&(lo, y)))?;
     } else {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 20))
             .margin(14)
             .x_label_area_size(40)
-            .y_label_area_size(10)
-            .build_cartesian_2d(0.0..(hi_v * 1.1).max(1e-9), 0.0..n)?;
+            .y_label_area_size(label_width)
+            .build_cartesian_2d(0.0..(hi_v * 1.2).max(1e-9), y_range)?;
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .y_labels(0)
             .x_desc(what)
+            .y_labels(0)
             .draw()?;
         for (i, (_, v)) in bars.iter().enumerate() {
             let y = n - i as f64 - 1.0;
             chart.draw_series(std::iter::once(Rectangle::new(
                 [(0.0, y + 0.2), (*v, y + 0.8)],
-                PALETTE[i].mix(0.85).filled(),
+                colours[i].mix(0.85).filled(),
             )))?;
+            chart.draw_series(std::iter::once(bar_value(v + hi_v * 0.01, y, show(*v))))?;
         }
+        bar_names(root, bars, |y| chart.backend_coord(&(0.0, y)))?;
     }
-    Ok(entries)
+    Ok(())
+}
+
+/// Each bar's name, right-aligned just left of the axis; `at` gives the
+/// pixel of the axis at a height.
+fn bar_names(
+    root: &Area<'_>,
+    bars: &[(String, f64)],
+    at: impl Fn(f64) -> (i32, i32),
+) -> DrawResult {
+    let n = bars.len() as f64;
+    let style = TextStyle::from((FONT, 13).into_font())
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Right, VPos::Center));
+    for (i, (name, _)) in bars.iter().enumerate() {
+        let (x, y) = at(n - i as f64 - 0.5);
+        root.draw(&Text::new(name.clone(), (x - 6, y), style.clone()))?;
+    }
+    Ok(())
+}
+
+/// A bar's value, written just past its end, centred on it.
+fn bar_value(x: f64, y: f64, text: String) -> Text<'static, (f64, f64), String> {
+    let style = TextStyle::from((FONT, 13).into_font())
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    Text::new(text, (x, y + 0.5), style)
 }
 
 #[cfg(test)]

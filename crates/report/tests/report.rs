@@ -342,6 +342,12 @@ fn python_beside_rust() -> Vec<R> {
             .cores(2)
             .figure("speedup", 0.99),
     );
+    rs.push(
+        R::new("thread", "gil", "sequential")
+            .variant("balanced")
+            .cores(2)
+            .figure("speedup", 1.0),
+    );
     for (r, p50) in [
         (R::new("process", "spawn", "fork-exit"), 160_000),
         (R::new("thread", "spawn", "std-spawn"), 17_000),
@@ -386,6 +392,24 @@ fn python_sits_beside_rust_per_kind_of_unit() {
     let section = report::python::section(&r);
     snapshot("python-beside-rust.md", &section);
     assert!(r.summary(&[]).contains("## Python beside Rust"));
+    // gil's speedup bars: one per model but sequential, each named, its
+    // value at its end; no quadrants bars without quadrants records.
+    let plots = report::plot::plan(&r);
+    assert!(!plots.iter().any(|p| p.file == "bars-quadrants.svg"));
+    let gil = plots
+        .iter()
+        .find(|p| p.file == "bars-gil.svg")
+        .expect("a bars-gil plot");
+    let svg = report::plot::render(&r, gil).unwrap();
+    for text in [
+        "python threading balanced",
+        "0.99×",
+        "thread no-gil-threads balanced",
+        "1.97×",
+    ] {
+        assert!(svg.contains(&format!(">\n{text}\n<")), "{text} in {svg}");
+    }
+    assert!(!svg.contains("sequential balanced"), "{svg}");
     let rust_only = Report::new(load(&sweep()));
     assert_eq!(
         report::python::section(&rust_only),
