@@ -17,10 +17,11 @@ Runs every experiment of conpar's table across core counts into a run folder.
 Checks the OS limits, builds the binaries in release (cargo build --release --locked; \
 --bin-dir skips it), calibrates the CPU kernel once and passes the same --units-per-ms \
 (and --work-units for cpu and gil) to every run, so every record of an experiment does \
-identical work. Every case runs --reps times, each repetition its own process. A failed \
+identical work (the python rows run with python3 on PATH and each free-threaded python3.Nt \
+found, each calibrated in its own units). Every case runs --reps times, each repetition its own process. A failed \
 run is reported and the sweep goes on; Ctrl-C stops the running benchmark and the sweep, \
-keeping the records written so far. Last, `report` turns the records into summary.md, \
-CSV and SVG.
+keeping the records written so far. Last, `report` turns the records into index.html (open \
+it in a browser: the claims first, each with its numbers and plots), summary.md, CSV and SVG.
 
 Progress goes to stderr when it is a terminal; otherwise the sweep is quiet but for \
 errors. stdout carries only the list --plan prints.";
@@ -34,10 +35,10 @@ second sweep on the same day gets its own), or --out DIR (which must not exist):
                      results/README.md documents them)
   logs/*.log         what each binary printed (its tables and verdicts), every run
                      after a `== command` line
-  summary.md, *.csv, *.svg
+  index.html, summary.md, *.csv, *.svg
                      from `report`; regenerate with: target/release/report DIR --out DIR
 
-How long: --quick about a minute on 2 CPUs; a full sweep about 5 minutes on 2 CPUs and 7 \
+How long: --quick about 75 s on 2 CPUs; a full sweep about 5 minutes on 2 CPUs and 7 \
 on 16, plus the release build (a minute or two when nothing is built yet).
 
 Exit codes: 0 every run and the report succeeded; 1 a run or the report failed (the \
@@ -64,12 +65,13 @@ The experiment table (which rows, core counts and flags) is in crates/sweep/src/
     max_term_width = 100
 )]
 pub struct Cli {
-    /// The whole suite in about a minute on 2 CPUs: core counts 1 and the most, 1 repetition,
-    /// short cases
+    /// The whole suite in under a minute and a half on 2 CPUs: core counts 1 and the most,
+    /// short cases, 3 repetitions (each verdict is the majority's)
     #[arg(long)]
     pub quick: bool,
 
-    /// Repetitions of every case, each its own process [default: 3, quick: 1]
+    /// Repetitions of every case, each its own process; a claim's verdict is the majority's
+    /// [default: 3]
     #[arg(long, value_name = "K", value_parser = parse_reps)]
     pub reps: Option<u32>,
 
