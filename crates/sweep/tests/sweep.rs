@@ -99,7 +99,8 @@ fn help_teaches_the_run_folder_and_examples() {
         predicate::str::contains("raw/*.jsonl")
             .and(predicate::str::contains("Examples:"))
             .and(predicate::str::contains("--quick"))
-            .and(predicate::str::contains("about a minute")),
+            .and(predicate::str::contains("How long: --quick"))
+            .and(predicate::str::contains("index.html")),
     );
 }
 
