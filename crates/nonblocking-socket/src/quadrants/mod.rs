@@ -147,7 +147,10 @@ pub fn run(common: &Common, args: &QuadrantsArgs) -> anyhow::Result<()> {
         })
         .collect();
     if !all_four {
-        s.note("C13 needs all four quadrants: --model chose fewer, so no verdict");
+        s.note(&format!(
+            "{} needs all four quadrants: --model chose fewer, so no verdict",
+            harness::claims::Claim::C13
+        ));
     }
     let units_per_ms = s.units_per_ms(&args.calibration);
     let chunk_units = (units_per_ms * CHUNK_MS).round().max(1.0) as u64;
