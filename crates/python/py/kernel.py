@@ -26,9 +26,21 @@ def mix(z):
     return z ^ (z >> 31)
 
 
+def _own(v):
+    """A new int object equal to the 64-bit `v`, made by the calling thread."""
+    return int.from_bytes(v.to_bytes(8, "little"), "little")
+
+
 def work(x, units):
-    """`units` units from seed `x`: the value after units * 1024 mixing steps."""
-    g, c1, c2, m = GOLDEN, C1, C2, M
+    """`units` units from seed `x`: the value after units * 1024 mixing steps.
+
+    The constants are the call's own objects, not the module's: every use of
+    an object changes its reference count, and on a free-threaded build
+    (CPython 3.13t) threads sharing the module's constants contended on those
+    counts. Two threads doing 300 units each ran 1.30-1.35x one thread with
+    the module's constants, 1.75-2.35x with their own (2-vCPU VM); with the
+    GIL it makes no difference."""
+    g, c1, c2, m = _own(GOLDEN), _own(C1), _own(C2), _own(M)
     steps = range(ITERS_PER_UNIT)
     for _ in range(units):
         for _ in steps:

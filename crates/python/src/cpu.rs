@@ -12,8 +12,8 @@
 //! `gil` runs `sequential`, `threading` and `multiprocessing-pool` and
 //! decides C11 from CPython alone: under the GIL the threads stay flat while
 //! the processes, each with its own interpreter and GIL, scale. On an
-//! interpreter without the GIL the threads are free to scale, and C11 is
-//! left to a GIL build (a note says so).
+//! interpreter without the GIL (a free-threaded build) the claim is put the
+//! other way round: the GIL being the cause, the same threads must scale.
 //!
 //! The work is in this interpreter's units: `--work-ms` through its own
 //! calibration (`--units-per-ms`, or measured now by the Python side), the
@@ -162,7 +162,7 @@ pub fn run(common: &Common, args: &CpuArgs, py_args: &PythonArgs, gil: bool) -> 
     }
     if gil && !py.id.gil {
         s.note(&format!(
-            "this interpreter runs without the GIL: its threads are free to scale, so {} is left to a GIL build",
+            "this interpreter runs without the GIL: {} holds here if its threads scale like its processes",
             Claim::C11
         ));
     }
@@ -207,15 +207,28 @@ pub fn run(common: &Common, args: &CpuArgs, py_args: &PythonArgs, gil: bool) -> 
     s.finish()
 }
 
-/// C11 from CPython alone: its threads under the GIL against its processes,
-/// each with its own interpreter and GIL. `None` without the GIL, on one
-/// CPU, or until both were measured.
+/// C11 from CPython alone: with the GIL, its threads against its processes,
+/// each with its own interpreter and GIL ([`c11::compare`]); without it (a
+/// free-threaded build), the same threads must scale
+/// ([`c11::without_gil`]). `None` on one CPU, or until both were measured.
 fn gil_verdict(speedups: &Speedups<'_>, parallelism: usize, gil_on: bool) -> Option<Verdict> {
-    if !gil_on {
-        return None;
-    }
     let threads = speedups.of(Model::Threading.name())?;
     let procs = speedups.of(Model::MultiprocessingPool.name())?;
+    if !gil_on {
+        return c11::without_gil(
+            c11::Side {
+                what: "CPython threads (threading)",
+                model: Model::Threading.name(),
+                speedup: threads,
+            },
+            c11::Side {
+                what: "worker processes (multiprocessing-pool)",
+                model: Model::MultiprocessingPool.name(),
+                speedup: procs,
+            },
+            parallelism,
+        );
+    }
     c11::compare(
         c11::Side {
             what: "CPython threads under the GIL (threading)",
@@ -259,9 +272,15 @@ mod tests {
             ["sequential", "threading", "multiprocessing-pool"]
         );
         assert!(!gil_verdict(&speedups(1.9, 1.9), 2, true).unwrap().holds());
+        let free = gil_verdict(&speedups(1.9, 1.9), 2, false).unwrap();
         assert!(
-            gil_verdict(&speedups(1.9, 1.9), 2, false).is_none(),
-            "no GIL, no C11 here"
+            free.holds(),
+            "without the GIL the threads scale: {}",
+            free.text
+        );
+        assert!(
+            !gil_verdict(&speedups(0.97, 1.9), 2, false).unwrap().holds(),
+            "flat threads without the GIL contradict the claim"
         );
         assert!(gil_verdict(&speedups(0.97, 1.9), 1, true).is_none());
     }

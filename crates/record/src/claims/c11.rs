@@ -2,7 +2,10 @@
 //!
 //! Decided by `gil` on two or more CPUs: threads holding one shared lock
 //! around every task stay flat, while the same threads without it, or
-//! processes each with its own lock, scale.
+//! processes each with its own lock, scale. CPython decides it twice: with
+//! the GIL its threads stay flat beside its processes ([`compare`]); on a
+//! free-threaded build the same threads must scale ([`without_gil`]), for
+//! the claim says the GIL is the cause.
 
 use super::c2::FLAT_MAX_SPEEDUP;
 use super::c3::MIN_EFFICIENCY;
@@ -83,9 +86,57 @@ pub fn compare(locked: Side<'_>, scaling: Side<'_>, parallelism: usize) -> Optio
     )
 }
 
+/// C11 from an interpreter without the GIL (a free-threaded CPython): the
+/// claim says the GIL is *why* threads do not scale, so with it gone the
+/// same `threads` must scale (reach [`MIN_EFFICIENCY`] on `parallelism`
+/// CPUs). When they do not while `processes` do, something other than the
+/// GIL held them back: it does not hold. When neither scales, these CPUs
+/// gave no parallelism to show: inconclusive, naming the processes' speedup.
+/// `None` on one CPU.
+pub fn without_gil(threads: Side<'_>, processes: Side<'_>, parallelism: usize) -> Option<Verdict> {
+    if parallelism < 2 {
+        return None;
+    }
+    let p = parallelism as f64;
+    let (x, y) = (threads.speedup, processes.speedup);
+    let (eff, proc_eff) = (x / p, y / p);
+    let text = |how: &str| {
+        format!(
+            "on {parallelism} CPUs without the GIL, {} ran {x:.2}× the sequential run (efficiency {eff:.2}; \
+             threshold {MIN_EFFICIENCY:.2}), {} {y:.2}×: {how}",
+            threads.what, processes.what
+        )
+    };
+    let v = if eff >= MIN_EFFICIENCY {
+        Verdict::new(
+            Claim::C11,
+            true,
+            text(
+                "the same threads scale once the GIL is gone, so it was the GIL that kept them flat",
+            ),
+        )
+    } else if proc_eff >= MIN_EFFICIENCY {
+        Verdict::new(
+            Claim::C11,
+            false,
+            text("the threads stayed flat without the GIL too, so something else held them back"),
+        )
+    } else {
+        Verdict::inconclusive(
+            Claim::C11,
+            text("neither scaled"),
+            format!(
+                "the processes too reached only {proc_eff:.2} efficiency: these CPUs gave no parallelism to show"
+            ),
+        )
+    };
+    Some(v.comparing([SEQUENTIAL, threads.model, processes.model]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verdict::Outcome;
 
     #[test]
     fn needs_two_cpus_a_flat_lock_and_a_scaling_other() {
@@ -148,5 +199,26 @@ mod tests {
             ..gil
         };
         assert!(!compare(free, procs, 2).unwrap().holds(), "threads scaled");
+    }
+
+    #[test]
+    fn without_the_gil_the_same_threads_must_scale() {
+        let side = |model, speedup| Side {
+            what: model,
+            model,
+            speedup,
+        };
+        let v = without_gil(side("threading", 1.98), side("pool", 1.9), 2).unwrap();
+        assert!(v.holds(), "{}", v.text);
+        assert!(v.text.contains("threading ran 1.98×"), "{}", v.text);
+        assert!(v.text.contains("kept them flat"), "{}", v.text);
+        assert_eq!(v.compared, ["sequential", "threading", "pool"]);
+        let v = without_gil(side("threading", 1.05), side("pool", 1.9), 2).unwrap();
+        assert_eq!(v.outcome, Outcome::DoesNotHold, "{}", v.text);
+        assert!(v.text.contains("something else"), "{}", v.text);
+        let v = without_gil(side("threading", 1.05), side("pool", 1.1), 2).unwrap();
+        assert_eq!(v.outcome, Outcome::Inconclusive, "{}", v.text);
+        assert!(v.reason.unwrap().contains("0.55 efficiency"));
+        assert!(without_gil(side("threading", 1.0), side("pool", 1.0), 1).is_none());
     }
 }
