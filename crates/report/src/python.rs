@@ -218,8 +218,10 @@ pub const INTRO: &str = "The same work in CPython (`threading`, `multiprocessing
 per kind of unit: the best Python model beside the best Rust model of that kind (fastest, cheapest, smallest).
 Speedups are over the run's own `sequential` model (balanced work); under the GIL CPython's threads stay near 1×
 while its processes scale, and `gil` puts CPython's real GIL beside Rust's emulation of it (one lock around every
-task: `gil-threads`, and `gil-processes` with a lock each). A Python unit of work is the same kernel as Rust's, about a hundred times slower, so
-speedups compare and times per unit of work do not; spawn, switch and memory costs compare directly.
+task: `gil-threads`, and `gil-processes` with a lock each); an interpreter without the GIL (a free-threaded build,
+rows `python-nogil`) runs the same threads in parallel. A Python unit of work is the same kernel as Rust's, about a
+hundred times slower, so speedups compare and times per unit of work do not; spawn, switch and memory costs
+compare directly.
 ";
 
 #[cfg(test)]

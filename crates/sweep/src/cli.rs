@@ -38,8 +38,9 @@ second sweep on the same day gets its own), or --out DIR (which must not exist):
   index.html, summary.md, *.csv, *.svg
                      from `report`; regenerate with: target/release/report DIR --out DIR
 
-How long: --quick about 75 s on 2 CPUs; a full sweep about 5 minutes on 2 CPUs and 7 \
-on 16, plus the release build (a minute or two when nothing is built yet).
+How long: --quick about 75 s on 2 CPUs; a full sweep about 6 minutes on 2 CPUs and 7 \
+on 16, about a minute more for each free-threaded python found, plus the release build (a minute \
+or two when nothing is built yet).
 
 Exit codes: 0 every run and the report succeeded; 1 a run or the report failed (the \
 records written are kept); 2 bad usage or too-low OS limits (nothing was run); 130 \

@@ -142,7 +142,6 @@ pub fn run(cli: Cli, argv: &[String]) -> anyhow::Result<u8> {
     let footer = readme::Footer {
         finished: host::now_utc(),
         total: plan.runs.len(),
-        cpus,
         load: host::load_average(),
         notes: &plan.notes,
         provenance: readme::provenance(&out.join("raw")),

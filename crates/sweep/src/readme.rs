@@ -126,8 +126,6 @@ pub struct Footer<'a> {
     pub finished: String,
     /// Runs planned.
     pub total: usize,
-    /// CPUs this process may use.
-    pub cpus: u32,
     /// The load average at the end.
     pub load: String,
     /// The plan's notes (skipped rows, no calibration).
@@ -143,7 +141,8 @@ pub fn runs(outcome: &Outcome, f: &Footer<'_>) -> String {
     let mut s = String::from("## Runs\n\n");
     let _ = writeln!(
         s,
-        "Finished {}: {} of {} run(s) in {} (m:ss), {} failed{}; load average at the end {}{}.\n",
+        "Finished {}: {} of {} run(s) in {} (m:ss), {} failed{}; load average at the end {} (this sweep's own runs \
+         count in it; what other programs took is measured per case, in each record's interference).\n",
         f.finished,
         outcome.done.len(),
         f.total,
@@ -154,8 +153,9 @@ pub fn runs(outcome: &Outcome, f: &Footer<'_>) -> String {
         } else {
             ""
         },
+        // Not judged as the start's is: the sweep's own runs (10,000 threads
+        // of an echo case) are in it. Each record measures what others took.
         f.load,
-        crate::host::busy(&f.load, f.cpus)
     );
     if !f.notes.is_empty() {
         for n in f.notes {
@@ -365,7 +365,6 @@ The Record schema is documented in results/README.md.
         let footer = Footer {
             finished: "2026-11-23T04:36:32Z".into(),
             total: 3,
-            cpus: 2,
             load: "34.12 36.91 21.63".into(),
             notes: &notes,
             provenance: Provenance {
@@ -377,7 +376,7 @@ The Record schema is documented in results/README.md.
         let text = runs(&outcome, &footer);
         let expected = "## Runs
 
-Finished 2026-11-23T04:36:32Z: 2 of 3 run(s) in 4:50 (m:ss), 1 failed; load average at the end 34.12 36.91 21.63 — busier than its 2 CPU(s): expect noisy numbers.
+Finished 2026-11-23T04:36:32Z: 2 of 3 run(s) in 4:50 (m:ss), 1 failed; load average at the end 34.12 36.91 21.63 (this sweep's own runs count in it; what other programs took is measured per case, in each record's interference).
 
 - skipped thread kitchen --cores 3: only 2 CPU(s) here
 
