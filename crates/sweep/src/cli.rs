@@ -18,7 +18,8 @@ Checks the OS limits, builds the binaries in release (cargo build --release --lo
 --bin-dir skips it), calibrates the CPU kernel once and passes the same --units-per-ms \
 (and --work-units for cpu and gil) to every run, so every record of an experiment does \
 identical work (the python rows run with python3 on PATH and each free-threaded python3.Nt \
-found, each calibrated in its own units). Every case runs --reps times, each repetition its own process. A failed \
+found, each calibrated in its own units; --quick runs only gil with a free-threaded one). \
+Every case runs --reps times, each repetition its own process. A failed \
 run is reported and the sweep goes on; Ctrl-C stops the running benchmark and the sweep, \
 keeping the records written so far. Last, `report` turns the records into index.html (open \
 it in a browser: the claims first, each with its numbers and plots), summary.md, CSV and SVG.

@@ -155,7 +155,12 @@ pub fn expand<'a>(
                 ));
                 continue;
             }
-            pythons.iter().map(|p| Some(p.as_str())).collect()
+            pythons
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i == 0 || row.every_interpreter_in(&mode))
+                .map(|(_, p)| Some(p.as_str()))
+                .collect()
         } else {
             vec![None]
         };
@@ -461,8 +466,22 @@ process spawn    1    --duration-secs 1
             "/usr/bin/python3.14t".to_string(),
         ];
         let with = expand(&rows, QUICK, counts, QUICK.reps, 2, None, &pythons).unwrap();
-        // eight python rows in quick mode, each at one core count, per interpreter
-        assert_eq!(with.runs.len(), 3 * 38 + 3 * 8 * 2);
+        // eight python rows in quick mode, each at one core count; a
+        // free-threaded interpreter runs only gil there
+        assert_eq!(with.runs.len(), 3 * 38 + 3 * 8 + 3);
+        let full_with = expand(&rows, FULL, vec![1, 2], 3, 2, None, &pythons).unwrap();
+        let per = |p: &str| {
+            full_with
+                .runs
+                .iter()
+                .filter(|r| r.python == Some(p))
+                .count()
+        };
+        assert_eq!(
+            per("/usr/bin/python3"),
+            per("/usr/bin/python3.14t"),
+            "full: every row"
+        );
         let gil = with
             .runs
             .iter()

@@ -29,7 +29,8 @@ use std::fmt;
 /// with `--python` and that interpreter's own calibration; where there is no
 /// `python3` they are skipped with a note. In quick mode they add 11–13 s of
 /// runs on 2 CPUs (three repetitions of eight rows, each a fresh interpreter;
-/// measured 2026-12-01), within the 15 s they may take.
+/// measured 2026-12-01), within the 15 s they may take; a free-threaded
+/// interpreter runs only `gil` there (all eight rows took it to 91 s).
 ///
 /// Budget: a full sweep on 2 CPUs (core counts 1 and 2 × 3 reps, 111 runs)
 /// took 4:50 (2026-11-23); on 16 CPUs (5 core counts × 3 reps) it is about 7
@@ -217,7 +218,18 @@ pub struct Row<'t> {
     pub in_quick: bool,
 }
 
+/// The experiments a second interpreter (a free-threaded build) runs in
+/// quick mode: where the GIL is the subject. The others it would only
+/// repeat, and quick mode keeps to its 90 s; a full sweep runs them all.
+pub const QUICK_FOR_EVERY_INTERPRETER: &[&str] = &["gil"];
+
 impl<'t> Row<'t> {
+    /// Whether a per-interpreter row runs with every interpreter found in
+    /// `mode`, or with `python3` alone ([`QUICK_FOR_EVERY_INTERPRETER`]).
+    pub fn every_interpreter_in(&self, mode: &ModeSettings) -> bool {
+        !mode.is_quick() || QUICK_FOR_EVERY_INTERPRETER.contains(&self.experiment)
+    }
+
     /// The row's arguments in the given mode.
     pub fn args(&self, mode: &ModeSettings) -> &[&'t str] {
         if mode.is_quick() {
