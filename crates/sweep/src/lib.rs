@@ -127,13 +127,15 @@ pub fn run(cli: Cli, argv: &[String]) -> anyhow::Result<u8> {
         let u = calibrate_python(&bin_dir, p, &mut plan, tty);
         cal.python.push((p.clone(), u));
     }
-    let load = host::load_average();
-    if !host::busy(&load, cpus).is_empty() {
+    let others = host::others_now();
+    if !host::busy(others).is_empty() {
         eprintln!(
-            "sweep: warning: load average {load} on {cpus} CPU(s): other work competes for the CPUs, so the numbers will be noisy"
+            "sweep: warning: other programs took {:.0} % of the {cpus} CPU(s) just now: the numbers will be noisy, and a \
+             verdict whose cases were slowed reads inconclusive (each case measures what others took); close them or rerun later",
+            others * 100.0
         );
     }
-    let header = header(&plan, &out, root.as_deref(), argv, cpus, load, &cal);
+    let header = header(&plan, &out, root.as_deref(), argv, cpus, others, &cal);
     std::fs::write(out.join("README.md"), readme::header(&header))
         .with_context(|| format!("cannot write {}", out.join("README.md").display()))?;
 
@@ -337,7 +339,7 @@ fn header(
     root: Option<&Path>,
     argv: &[String],
     cpus: u32,
-    load: String,
+    others: f64,
     cal: &Calibrations,
 ) -> readme::Header {
     let (model, hypervisor) = host::cpu_model();
@@ -365,8 +367,8 @@ fn header(
         git: host::git(root),
         toolchain: host::toolchain(root),
         machine,
-        cpus,
-        load,
+        load: host::load_average(),
+        others,
         mode: plan.mode,
         core_counts: plan.core_counts.clone(),
         reps: plan.reps,

@@ -32,10 +32,10 @@ pub struct Header {
     pub toolchain: Option<String>,
     /// The machine line: CPU, CPUs allowed and online, memory, kernel, host.
     pub machine: String,
-    /// CPUs this process may use.
-    pub cpus: u32,
     /// The load average at the start.
     pub load: String,
+    /// The share of the CPUs other programs took just before the first run.
+    pub others: f64,
     /// The mode.
     pub mode: ModeSettings,
     /// The core counts swept.
@@ -75,9 +75,11 @@ pub fn header(h: &Header) -> String {
     let _ = writeln!(s, "- machine: {}", h.machine);
     let _ = writeln!(
         s,
-        "- load average at start: {} (1, 5, 15 minutes){}",
+        "- at start: other programs took {:.0} % of the CPUs (over {} ms); load average {} (1, 5, 15 minutes){}",
+        h.others * 100.0,
+        crate::host::WATCH.as_millis(),
         h.load,
-        crate::host::busy(&h.load, h.cpus)
+        crate::host::busy(h.others)
     );
     let _ = writeln!(
         s,
@@ -281,8 +283,8 @@ mod tests {
             git: (Some("9474ac1".into()), false),
             toolchain: Some("rustc 1.95.0, cargo 1.95.0".into()),
             machine: "AMD EPYC, under a hypervisor; 2 CPU(s) allowed of 2 online; 23.5 GiB memory; Linux 6.18; host vm".into(),
-            cpus: 2,
             load: "1.49 2.51 7.51".into(),
+            others: 0.02,
             mode: FULL,
             core_counts: vec![1, 2],
             reps: 3,
@@ -319,7 +321,7 @@ mod tests {
 - git: 9474ac1 (dirty: false)
 - toolchain: rustc 1.95.0, cargo 1.95.0
 - machine: AMD EPYC, under a hypervisor; 2 CPU(s) allowed of 2 online; 23.5 GiB memory; Linux 6.18; host vm
-- load average at start: 1.49 2.51 7.51 (1, 5, 15 minutes)
+- at start: other programs took 2 % of the CPUs (over 500 ms); load average 1.49 2.51 7.51 (1, 5, 15 minutes)
 - mode: full; core counts 1 2; 3 repetition(s) per case, each its own process
 - calibration: 286.507 kernel units/ms (`--units-per-ms` of every run; cpu and gil get `--work-units`)
 - flags every run gets unless its row sets them: `--duration-secs 0.3 --warmup-secs 0.1 --timeout-secs 600`
@@ -335,12 +337,12 @@ The Record schema is documented in results/README.md.
         h.git = (None, false);
         h.toolchain = None;
         h.units_per_ms = None;
-        h.load = "5.00 1.00 1.00".into();
+        h.others = 0.48;
         let text = header(&h);
         assert!(text.contains("- git: unknown (no git here) (dirty: false)"));
         assert!(text.contains("- toolchain: none here (prebuilt binaries"));
         assert!(text.contains("- calibration: none kernel units/ms"));
-        assert!(text.contains("(1, 5, 15 minutes) — busier than its 2 CPU(s)"));
+        assert!(text.contains("took 48 % of the CPUs (over 500 ms); load average 1.49 2.51 7.51 (1, 5, 15 minutes) — busy: expect noisy numbers"));
     }
 
     #[test]
