@@ -358,15 +358,37 @@ fn edge(c: &mut Conn, buf: &mut [u8], calls: &mut u64) -> io::Result<Fate> {
     }
 }
 
-/// Running readiness loops.
-pub struct EpollServer {
+/// Running server loops, readiness (epoll) or completion (io_uring): each
+/// on its own thread, stopped through its eventfd.
+pub struct LoopServer {
     addr: SocketAddr,
+    /// What a loop is, for a panic's message: `an event loop`.
+    what: &'static str,
     stops: Vec<Arc<EventFd>>,
     threads: Vec<JoinHandle<anyhow::Result<()>>>,
     counters: Arc<Counters>,
 }
 
-impl Server for EpollServer {
+impl LoopServer {
+    /// A server of no loop yet, listening on `addr`, its loops counting into `counters`.
+    pub fn new(addr: SocketAddr, what: &'static str, counters: &Arc<Counters>) -> LoopServer {
+        LoopServer {
+            addr,
+            what,
+            stops: Vec::new(),
+            threads: Vec::new(),
+            counters: Arc::clone(counters),
+        }
+    }
+
+    /// Adds a started loop and the eventfd that stops it.
+    pub fn add(&mut self, stop: Arc<EventFd>, thread: JoinHandle<anyhow::Result<()>>) {
+        self.stops.push(stop);
+        self.threads.push(thread);
+    }
+}
+
+impl Server for LoopServer {
     fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -377,10 +399,26 @@ impl Server for EpollServer {
         }
         for t in self.threads {
             t.join()
-                .map_err(|_| anyhow::anyhow!("an event loop panicked"))??;
+                .map_err(|_| anyhow::anyhow!("{} panicked", self.what))??;
         }
         Ok(self.counters.stats())
     }
+}
+
+/// The listeners of `loops` loops: the first on `port` (0: any), with
+/// `SO_REUSEPORT` where `reuse_port`, the others on the same port.
+pub fn listeners(
+    port: u16,
+    reuse_port: bool,
+    loops: usize,
+) -> anyhow::Result<(SocketAddr, Vec<TcpListener>)> {
+    let first = net::bind_listener(port, reuse_port)?;
+    let addr = first.local_addr()?;
+    let mut all = vec![first];
+    for _ in 1..loops {
+        all.push(net::bind_listener(addr.port(), true)?);
+    }
+    Ok((addr, all))
 }
 
 /// Starts a server of event loops as `how` says.
@@ -390,19 +428,9 @@ pub fn start(how: Loops, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
         Loops::One(Trigger::Edge) => (1, Trigger::Edge, false, "epoll-edge"),
         Loops::PerCore => (ctx.workers.max(1), Trigger::Level, true, "epoll-per-core"),
     };
-    let first = net::bind_listener(ctx.port, reuse_port)?;
-    let addr = first.local_addr()?;
-    let mut listeners = vec![first];
-    for _ in 1..loops {
-        listeners.push(net::bind_listener(addr.port(), true)?);
-    }
+    let (addr, listeners) = listeners(ctx.port, reuse_port, loops)?;
     let counters = Counters::new();
-    let mut server = EpollServer {
-        addr,
-        stops: Vec::new(),
-        threads: Vec::new(),
-        counters: Arc::clone(&counters),
-    };
+    let mut server = LoopServer::new(addr, "an event loop", &counters);
     for (k, listener) in listeners.into_iter().enumerate() {
         let stop = Arc::new(EventFd::from_flags(
             EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK,
@@ -418,8 +446,7 @@ pub fn start(how: Loops, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
                 ev.run()
             })
             .with_context(|| format!("cannot start event loop {k}"))?;
-        server.stops.push(stop);
-        server.threads.push(h);
+        server.add(stop, h);
     }
     Ok(Box::new(server))
 }

@@ -29,16 +29,15 @@
 //! completions are then produced only inside this thread's `io_uring_enter`,
 //! in one batch.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, mpsc};
-use std::thread::{self, JoinHandle};
+use std::thread;
 
 use anyhow::Context as _;
-use loadgen::net;
-use network::server::{Counters, Server, ServerCtx, ServerStats};
+use network::server::{Counters, Server, ServerCtx};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use super::completion::Loop;
+use crate::echo::{LoopServer, listeners};
 
 /// The name the io_uring loops give their wait in [`LoopStats`](network::LoopStats).
 pub const IO_URING_ENTER: &str = "io_uring_enter";
@@ -83,31 +82,6 @@ impl Rings {
     };
 }
 
-/// Running completion loops.
-pub struct UringServer {
-    addr: SocketAddr,
-    stops: Vec<Arc<EventFd>>,
-    threads: Vec<JoinHandle<anyhow::Result<()>>>,
-    counters: Arc<Counters>,
-}
-
-impl Server for UringServer {
-    fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    fn stop(self: Box<Self>) -> anyhow::Result<ServerStats> {
-        for s in &self.stops {
-            s.write(1)?;
-        }
-        for t in self.threads {
-            t.join()
-                .map_err(|_| anyhow::anyhow!("an io_uring loop panicked"))??;
-        }
-        Ok(self.counters.stats())
-    }
-}
-
 /// Starts the loops `how` says; each builds its ring on its own thread and
 /// says whether it could before this returns. An io_uring the machine
 /// refuses is an [`Unavailable`](network::Unavailable) error.
@@ -118,19 +92,9 @@ pub fn start(how: Rings, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
     } else {
         "io-uring"
     };
-    let first = net::bind_listener(ctx.port, how.per_core)?;
-    let addr = first.local_addr()?;
-    let mut listeners = vec![first];
-    for _ in 1..loops {
-        listeners.push(net::bind_listener(addr.port(), true)?);
-    }
+    let (addr, listeners) = listeners(ctx.port, how.per_core, loops)?;
     let counters = Counters::new();
-    let mut server = UringServer {
-        addr,
-        stops: Vec::new(),
-        threads: Vec::new(),
-        counters: Arc::clone(&counters),
-    };
+    let mut server = LoopServer::new(addr, "an io_uring loop", &counters);
     let (ready_tx, ready) = mpsc::channel::<anyhow::Result<()>>();
     for (k, listener) in listeners.into_iter().enumerate() {
         let stop = Arc::new(EventFd::from_flags(
@@ -157,8 +121,7 @@ pub fn start(how: Rings, ctx: &ServerCtx) -> anyhow::Result<Box<dyn Server>> {
                 }
             })
             .with_context(|| format!("cannot start io_uring loop {k}"))?;
-        server.stops.push(stop);
-        server.threads.push(h);
+        server.add(stop, h);
     }
     drop(ready_tx);
     // Every loop answers (or its thread ends, which closes the channel).
