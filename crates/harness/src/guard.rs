@@ -20,6 +20,8 @@
 //! whole, one line per case, as each case ends, so the records written before
 //! an interruption are intact.
 
+use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
+use std::process::{Command, ExitStatus};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::Duration;
@@ -236,6 +238,31 @@ pub fn child_setup() {
     }
     // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a per-process attribute.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+}
+
+/// Makes the child `cmd` spawns run [`child_setup`] between fork and exec,
+/// so it dies with this process and starts with default signal handling.
+pub fn setup_on_spawn(cmd: &mut Command) {
+    // SAFETY: child_setup only makes async-signal-safe calls (atomic
+    // stores, sigaction, prctl), as required between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            child_setup();
+            Ok(())
+        });
+    }
+}
+
+/// How a child ended, for a message: `exited with code 3`, `was killed by SIGKILL`.
+pub fn describe_exit(st: ExitStatus) -> String {
+    match (st.code(), st.signal()) {
+        (Some(c), _) => format!("exited with code {c}"),
+        (None, Some(sig)) => match Signal::try_from(sig) {
+            Ok(s) => format!("was killed by {s}"),
+            Err(_) => format!("was killed by signal {sig}"),
+        },
+        _ => format!("ended ({st})"),
+    }
 }
 
 /// Kills the registered children from a signal handler, then reaps every

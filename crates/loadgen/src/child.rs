@@ -13,7 +13,6 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -226,14 +225,7 @@ pub fn run(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: child_setup only makes async-signal-safe calls (atomic stores,
-    // sigaction, prctl), as required between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            guard::child_setup();
-            Ok(())
-        });
-    }
+    guard::setup_on_spawn(&mut cmd);
     let mut child = cmd
         .spawn()
         .with_context(|| format!("cannot start {}", path.display()))?;
@@ -318,7 +310,7 @@ pub fn run(
             });
             let why = errors.trim().trim_start_matches("error: ");
             let how = match status {
-                Some(Ok(st)) => describe_exit(st),
+                Some(Ok(st)) => guard::describe_exit(st),
                 Some(Err(e)) => format!("could not be reaped ({e})"),
                 None => "is gone".to_string(),
             };
@@ -347,19 +339,6 @@ fn is_stopped(pid: i32) -> bool {
                 .map(|st| st == "T" || st == "t")
         })
         .unwrap_or(false)
-}
-
-/// `exited with code 3`, `was killed by SIGKILL`.
-fn describe_exit(st: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt as _;
-    match (st.code(), st.signal()) {
-        (Some(c), _) => format!("exited with code {c}"),
-        (None, Some(sig)) => match nix::sys::signal::Signal::try_from(sig) {
-            Ok(s) => format!("was killed by {s}"),
-            Err(_) => format!("was killed by signal {sig}"),
-        },
-        _ => format!("ended ({st})"),
-    }
 }
 
 #[cfg(test)]
@@ -391,11 +370,11 @@ mod tests {
     fn exits_are_described() {
         use std::os::unix::process::ExitStatusExt as _;
         assert_eq!(
-            describe_exit(std::process::ExitStatus::from_raw(9)),
+            guard::describe_exit(std::process::ExitStatus::from_raw(9)),
             "was killed by SIGKILL"
         );
         assert_eq!(
-            describe_exit(std::process::ExitStatus::from_raw(3 << 8)),
+            guard::describe_exit(std::process::ExitStatus::from_raw(3 << 8)),
             "exited with code 3"
         );
         assert!(!is_stopped(std::process::id() as i32));

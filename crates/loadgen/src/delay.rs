@@ -78,6 +78,18 @@ impl DelayServer {
                 .map_err(|_| anyhow::anyhow!("the delay server panicked"))?
         })
     }
+
+    /// Stops the server and checks it answered at least the `verified`
+    /// requests the client checked: a client that verified more than the
+    /// server sent was fooled somewhere.
+    pub fn stop_having_answered(self, verified: u64) -> anyhow::Result<()> {
+        let answered = self.stop()?;
+        anyhow::ensure!(
+            answered >= verified,
+            "the delay server answered {answered} requests, fewer than the {verified} verified"
+        );
+        Ok(())
+    }
 }
 
 impl Drop for DelayServer {

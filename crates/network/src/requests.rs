@@ -184,11 +184,7 @@ pub fn run(exp: &RequestModels, common: &Common, args: &RequestsArgs) -> anyhow:
             s.emit(r)?;
         }
     }
-    let answered = server.stop()?;
-    anyhow::ensure!(
-        answered >= args.requests * u64::from(common.reps) * models.len() as u64,
-        "the delay server answered {answered} requests, fewer than were verified"
-    );
+    server.stop_having_answered(args.requests * u64::from(common.reps) * models.len() as u64)?;
     s.finish()
 }
 

@@ -221,14 +221,7 @@ impl Interpreter {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .process_group(0);
-        // SAFETY: child_setup only makes async-signal-safe calls (atomic
-        // stores, sigaction, prctl), as required between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                guard::child_setup();
-                Ok(())
-            });
-        }
+        guard::setup_on_spawn(&mut cmd);
         let mut child = cmd
             .spawn()
             .map_err(|e| usage(format!("cannot run it ({e})")))?;
@@ -383,7 +376,11 @@ impl Interpreter {
         guard::unregister_group(self.pid);
         guard::kill_group(self.pid);
         if let Some(st) = status {
-            anyhow::ensure!(st.success(), "python: the interpreter {}", describe(st));
+            anyhow::ensure!(
+                st.success(),
+                "python: the interpreter {}",
+                guard::describe_exit(st)
+            );
         }
         Ok(())
     }
@@ -421,24 +418,11 @@ impl Interpreter {
         };
         for _ in 0..100 {
             if let Ok(Some(st)) = child.try_wait() {
-                return describe(st);
+                return guard::describe_exit(st);
             }
             std::thread::sleep(Duration::from_millis(10));
         }
         format!("(`{}`, pid {}) stopped answering", self.asked, self.pid)
-    }
-}
-
-/// `exited with code 1`, `was killed by SIGKILL`.
-fn describe(st: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt as _;
-    match (st.code(), st.signal()) {
-        (Some(c), _) => format!("exited with code {c}"),
-        (None, Some(sig)) => match nix::sys::signal::Signal::try_from(sig) {
-            Ok(s) => format!("was killed by {s}"),
-            Err(_) => format!("was killed by signal {sig}"),
-        },
-        _ => format!("ended ({st})"),
     }
 }
 

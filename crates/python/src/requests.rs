@@ -132,11 +132,7 @@ pub fn run(common: &Common, args: &RequestsArgs, py_args: &PythonArgs) -> anyhow
         }
     }
     py.finish()?;
-    let answered = server.stop()?;
-    anyhow::ensure!(
-        answered >= args.requests * u64::from(common.reps) * models.len() as u64,
-        "the delay server answered {answered} requests, fewer than were checked"
-    );
+    server.stop_having_answered(args.requests * u64::from(common.reps) * models.len() as u64)?;
     s.finish()
 }
 

@@ -108,18 +108,13 @@ pub fn across(series: &[Scaling<'_>]) -> Option<Judged> {
     for (bin, s) in best {
         let grows = s.speedups.windows(2).all(|w| w[1].1 > w[0].1);
         let eff = s.efficiency;
-        statuses.push(if grows && eff >= MIN_EFFICIENCY {
-            Status::Holds
-        } else if s.taken >= noise::BUSY_MIN {
-            reasons.push(format!(
-                "other programs took {:.0} % of the CPUs while {bin} {} ran",
-                100.0 * s.taken,
-                s.label
-            ));
-            Status::Inconclusive
-        } else {
-            Status::DoesNotHold
-        });
+        let (status, reason) = noise::across(
+            grows && eff >= MIN_EFFICIENCY,
+            s.taken,
+            &format!("{bin} {} ran", s.label),
+        );
+        statuses.push(status);
+        reasons.extend(reason);
         let cores: Vec<String> = s.speedups.iter().map(|p| p.0.to_string()).collect();
         let xs: Vec<String> = s.speedups.iter().map(|p| fmt_ratio(p.1)).collect();
         evidence.push(format!(

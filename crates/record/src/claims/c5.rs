@@ -3,7 +3,7 @@
 //! Decided by `requests`: N requests to a server that answers each d after
 //! it arrives take about N·d one after another, about d overlapped.
 
-use super::{Claim, Judged, Status, noise};
+use super::{Claim, Judged, noise};
 use crate::Verdict;
 use crate::fmt::{fmt_ns, fmt_num, fmt_ratio};
 
@@ -122,19 +122,7 @@ pub fn across(ways: &[Way<'_>]) -> Option<Judged> {
     });
     let holds = n >= 2 && ratio >= n as f64 * ACROSS_MIN_RATIO_OVER_N;
     let taken = slow.taken.max(fast.taken);
-    let (status, reason) = if holds {
-        (Status::Holds, None)
-    } else if taken >= noise::BUSY_MIN {
-        (
-            Status::Inconclusive,
-            Some(format!(
-                "other programs took {:.0} % of the CPUs while the requests ran",
-                100.0 * taken
-            )),
-        )
-    } else {
-        (Status::DoesNotHold, None)
-    };
+    let (status, reason) = noise::across(holds, taken, "the requests ran");
     Some(Judged {
         status,
         reason,
@@ -157,6 +145,7 @@ pub fn across(ways: &[Way<'_>]) -> Option<Judged> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::Status;
 
     #[test]
     fn needs_both_halves() {

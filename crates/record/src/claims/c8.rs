@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Claim, Judged, Status, noise};
+use super::{Claim, Judged, noise};
 use crate::Verdict;
 use crate::fmt::{fmt_ratio, fmt_si, fmt_size};
 
@@ -84,19 +84,11 @@ pub fn across(cases: &[Handover<'_>]) -> Option<Judged> {
     };
     let show = |c: &Handover<'_>| format!("{} {} {}B/s", c.binary, c.label, fmt_si(c.bytes_per_s));
     let taken = zero.taken.max(copy.taken);
-    let (status, reason) = if zero.bytes_per_s > copy.bytes_per_s {
-        (Status::Holds, None)
-    } else if taken >= noise::BUSY_MIN {
-        (
-            Status::Inconclusive,
-            Some(format!(
-                "other programs took {:.0} % of the CPUs while the hand-overs ran",
-                100.0 * taken
-            )),
-        )
-    } else {
-        (Status::DoesNotHold, None)
-    };
+    let (status, reason) = noise::across(
+        zero.bytes_per_s > copy.bytes_per_s,
+        taken,
+        "the hand-overs ran",
+    );
     Some(Judged {
         status,
         reason,
@@ -117,6 +109,7 @@ pub fn across(cases: &[Handover<'_>]) -> Option<Judged> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::Status;
 
     #[test]
     fn verdict_compares_pipe_and_mapping() {

@@ -293,20 +293,12 @@ pub fn ordered(
     let busiest = have
         .iter()
         .map(|h| h.1)
-        .filter(|p| p.taken >= noise::BUSY_MIN)
         .max_by(|a, b| a.taken.total_cmp(&b.taken));
-    let (status, reason) = match (holds, busiest) {
-        (true, _) => (Status::Holds, None),
-        (false, Some(p)) => (
-            Status::Inconclusive,
-            Some(format!(
-                "{what}: other programs took {:.0} % of the CPUs while `{}` ran",
-                100.0 * p.taken,
-                p.label
-            )),
-        ),
-        (false, None) => (Status::DoesNotHold, None),
-    };
+    let (taken, ran) = busiest.map_or((0.0, String::new()), |p| {
+        (p.taken, format!("`{}` ran", p.label))
+    });
+    let (status, reason) = noise::across(holds, taken, &ran);
+    let reason = reason.map(|r| format!("{what}: {r}"));
     Some(Part {
         status,
         text: format!(

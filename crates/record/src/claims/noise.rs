@@ -11,7 +11,7 @@
 //! is inconclusive too. On an idle machine nothing is weighed away: a
 //! contradicted claim says "does not hold".
 
-use super::Claim;
+use super::{Claim, Status};
 use crate::verdict::{Interference, Outcome, Verdict};
 
 /// A case is *busy* when other programs (and the hypervisor's steal) took
@@ -57,6 +57,24 @@ pub fn busy_reason(l: &Load<'_>) -> String {
         100.0 * i.taken_fraction(),
         l.model
     )
+}
+
+/// The outcome of a comparison made across binaries: it holds; failing,
+/// it is inconclusive when the compared cases lost at least [`BUSY_MIN`] of
+/// their CPUs to other programs (`taken`; the reason says so, `while`
+/// naming what ran: `the requests ran`), and does not hold otherwise.
+pub fn across(holds: bool, taken: f64, while_: &str) -> (Status, Option<String>) {
+    if holds {
+        (Status::Holds, None)
+    } else if taken >= BUSY_MIN {
+        let reason = format!(
+            "other programs took {:.0} % of the CPUs while {while_}",
+            100.0 * taken
+        );
+        (Status::Inconclusive, Some(reason))
+    } else {
+        (Status::DoesNotHold, None)
+    }
 }
 
 /// The busiest of `loads`, if it is busy.
@@ -143,6 +161,18 @@ mod tests {
         assert_eq!(v.outcome, Outcome::Inconclusive);
         let r = v.reason.unwrap();
         assert!(r.contains("48 %") && r.contains("`sequential`"), "{r}");
+    }
+
+    #[test]
+    fn across_binaries_a_busy_failure_is_inconclusive_with_its_share() {
+        assert_eq!(across(true, 0.9, "x ran"), (Status::Holds, None));
+        assert_eq!(across(false, 0.05, "x ran"), (Status::DoesNotHold, None));
+        let (status, reason) = across(false, 0.48, "the requests ran");
+        assert_eq!(status, Status::Inconclusive);
+        assert_eq!(
+            reason.as_deref(),
+            Some("other programs took 48 % of the CPUs while the requests ran")
+        );
     }
 
     #[test]
